@@ -1,0 +1,1 @@
+"""Cloud entry points: thin adapters from cloud events to the shared core."""

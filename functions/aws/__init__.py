@@ -1,0 +1,1 @@
+"""AWS entry points and event decoders."""

@@ -1,0 +1,114 @@
+"""AWS event shapes to log records: CloudWatch Logs subscription deliveries and EventBridge
+"SageMaker Endpoint State Change" events. Pure functions, no AWS SDK: the Lambda handler and
+``medic replay`` share them, so a recorded event replays exactly as it ran.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from shared.model import LogRecord
+from shared.naming import parse_time, sagemaker_endpoint, sagemaker_stream
+
+STATE_CHANGE = "SageMaker Endpoint State Change"
+
+
+class DecodeError(ValueError):
+    """A delivery that cannot be decoded; the message says which layer failed."""
+
+
+def decode_awslogs(event: dict[str, Any]) -> dict[str, Any]:
+    """``{"awslogs": {"data": base64(gzip(json))}}`` to the subscription payload it carries."""
+    data = event.get("awslogs", {}).get("data") if isinstance(event.get("awslogs"), dict) else None
+    if not isinstance(data, str):
+        raise DecodeError("awslogs.data: missing or not a string")
+    try:
+        packed = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DecodeError(f"awslogs.data: not valid base64 ({exc})") from None
+    try:
+        raw = gzip.decompress(packed)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DecodeError(f"awslogs.data: not valid gzip ({exc})") from None
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise DecodeError(f"awslogs.data: gzip content is not valid JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise DecodeError("awslogs.data: payload is not a JSON object")
+    return payload
+
+
+def records_from_logs(payload: dict[str, Any]) -> Iterator[LogRecord]:
+    """Records of a decoded subscription payload; control messages carry none."""
+    if payload.get("messageType") == "CONTROL_MESSAGE":
+        return
+    group = str(payload.get("logGroup") or "")
+    stream = str(payload.get("logStream") or "")
+    endpoint = sagemaker_endpoint(group)
+    where = sagemaker_stream(stream) if endpoint else {}
+    account = payload.get("owner") if isinstance(payload.get("owner"), str) else None
+    events = payload.get("logEvents")
+    if not isinstance(events, list):
+        raise DecodeError(f"{group or 'payload'}: logEvents missing or not a list")
+    for item in events:
+        if not isinstance(item, dict) or not isinstance(item.get("message"), str):
+            continue
+        yield LogRecord(
+            message=item["message"],
+            cloud="aws",
+            endpoint=endpoint,
+            timestamp=parse_time(item.get("timestamp")),
+            source=group or None,
+            stream=stream or None,
+            event_id=str(item["id"]) if item.get("id") is not None else None,
+            account=account,
+            **where,
+        )
+
+
+def records_from_state_change(event: dict[str, Any]) -> Iterator[LogRecord]:
+    """A FAILED endpoint's FailureReason as a record of that endpoint; other states carry none."""
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise DecodeError("detail: missing or not an object")
+    if str(detail.get("EndpointStatus", "")).upper() != "FAILED":
+        return
+    reason = detail.get("FailureReason") or "Endpoint entered the FAILED state with no reason given."
+    variants = detail.get("ProductionVariants")
+    variant = None
+    if isinstance(variants, list) and len(variants) == 1 and isinstance(variants[0], dict):
+        variant = variants[0].get("VariantName")
+    yield LogRecord(
+        message=str(reason),
+        cloud="aws",
+        endpoint=detail.get("EndpointName"),
+        variant=variant,
+        timestamp=parse_time(event.get("time")),
+        source="aws.sagemaker",
+        stream=detail.get("EndpointName"),
+        event_id=event.get("id"),
+        region=event.get("region"),
+        account=event.get("account"),
+    )
+
+
+def is_awslogs(event: Any) -> bool:
+    """A CloudWatch Logs subscription delivery, still encoded."""
+    return isinstance(event, dict) and "awslogs" in event
+
+
+def is_logs_payload(event: Any) -> bool:
+    """A CloudWatch Logs subscription payload, already decoded."""
+    return isinstance(event, dict) and "logEvents" in event and "messageType" in event
+
+
+def is_state_change(event: Any) -> bool:
+    """An EventBridge SageMaker endpoint state change."""
+    return isinstance(event, dict) and event.get("detail-type") == STATE_CHANGE

@@ -1,0 +1,1 @@
+"""Azure entry points and event decoders."""

@@ -1,0 +1,1 @@
+"""medic: classifies ML inference endpoint logs and says how to fix what broke."""

@@ -1,0 +1,1 @@
+"""Classification: multi-line grouping, rule matching, findings."""

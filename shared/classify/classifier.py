@@ -1,0 +1,126 @@
+"""From log records to findings: group into events, match, build and merge findings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from shared.classify.engine import Engine, Verdict
+from shared.classify.group import Event, Grouper
+from shared.classify.mask import mask
+from shared.model import SEVERITY_RANK, Finding, LogRecord
+from shared.rulebook.load import Rulebook, builtin_rulebook
+from shared.rulebook.schema import Rule
+from shared.rulebook.template import render
+
+UNCLASSIFIED = "unclassified"
+#: Evidence lines kept per finding, and characters kept per evidence line.
+MAX_EVIDENCE_LINES = 5
+MAX_EVIDENCE_CHARS = 500
+
+
+class Classifier:
+    """Applies one rulebook to events; cheap to call, so build it once per process."""
+
+    def __init__(self, rulebook: Rulebook | None = None) -> None:
+        self.rulebook = rulebook if rulebook is not None else builtin_rulebook()
+        self.engine = Engine(self.rulebook)
+
+    def classify_event(self, event: Event, *, file: str | None = None) -> Finding | None:
+        """The finding for one event, or ``None`` for a harmless or unrecognised-benign one."""
+        verdict = self.engine.match(event.text)
+        if verdict is None or not isinstance(verdict.rule, Rule):
+            return None
+        return _finding(verdict.rule, verdict, event, file)
+
+    def classify(self, records: Iterable[LogRecord], *, file: str | None = None) -> list[Finding]:
+        """Findings for a sequence of records, merged per problem, most severe first."""
+        findings = FindingSet()
+        for event in events(records):
+            finding = self.classify_event(event, file=file)
+            if finding is not None:
+                findings.add(finding)
+        return findings.ordered()
+
+
+def events(records: Iterable[LogRecord]) -> Iterator[Event]:
+    """Group records into events, in the order events complete."""
+    grouper = Grouper()
+    for record in records:
+        yield from grouper.feed(record)
+    yield from grouper.flush()
+
+
+def _finding(rule: Rule, verdict: Verdict, event: Event, file: str | None) -> Finding:
+    first = event.records[0]
+    values: dict[str, str] = {**first.location(), **verdict.fields, "rule": rule.id}
+    headline = event.lines[event.headline] if event.headline is not None else None
+    evidence = [verdict.evidence]
+    if rule.category == UNCLASSIFIED:
+        evidence = [headline or verdict.evidence]
+        values["template"] = mask(evidence[0])
+    elif headline and headline != verdict.evidence:
+        evidence.append(headline)
+    title = render(rule.title, values)
+    stamps = [r.timestamp for r in event.records if r.timestamp is not None]
+    return Finding(
+        rule=rule.id,
+        category=rule.category,
+        severity=rule.severity,
+        title=title,
+        fix=render(rule.fix, values),
+        template=values.get("template", title),
+        cloud=values.get("cloud"),
+        endpoint=values.get("endpoint"),
+        variant=values.get("variant"),
+        deployment=values.get("deployment"),
+        instance=values.get("instance"),
+        container=values.get("container"),
+        file=file,
+        first_seen=min(stamps) if stamps else None,
+        last_seen=max(stamps) if stamps else None,
+        evidence=[_clip(line) for line in evidence],
+        commands=[render(c, values, shell=True) for c in rule.commands_for(values.get("cloud"))],
+        docs=rule.docs,
+        fields=values,
+    )
+
+
+def _clip(line: str) -> str:
+    line = line.strip()
+    return line if len(line) <= MAX_EVIDENCE_CHARS else line[: MAX_EVIDENCE_CHARS - 1] + "…"
+
+
+@dataclass
+class FindingSet:
+    """Findings merged per problem (:meth:`Finding.key`): counts, time span, a few evidence lines."""
+
+    _by_key: dict[tuple[str | None, ...], Finding] = field(default_factory=dict)
+
+    def add(self, finding: Finding) -> Finding:
+        """Merge a finding into the set; returns the merged finding."""
+        key = finding.key()
+        known = self._by_key.get(key)
+        if known is None:
+            finding.seq = len(self._by_key)
+            self._by_key[key] = finding
+            return finding
+        known.count += finding.count
+        if finding.first_seen and (not known.first_seen or finding.first_seen < known.first_seen):
+            known.first_seen = finding.first_seen
+        if finding.last_seen and (not known.last_seen or finding.last_seen > known.last_seen):
+            known.last_seen = finding.last_seen
+        for line in finding.evidence:
+            if len(known.evidence) < MAX_EVIDENCE_LINES and line not in known.evidence:
+                known.evidence.append(line)
+        return known
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def ordered(self) -> list[Finding]:
+        """Most severe first; a diagnosis before an unclassified line; then first occurrence."""
+        return sorted(
+            self._by_key.values(),
+            key=lambda f: (-SEVERITY_RANK[f.severity], f.category == UNCLASSIFIED, f.seq),
+        )

@@ -1,0 +1,143 @@
+"""Matching one event text against the whole rulebook in one pass.
+
+Every rule's ``any`` patterns go into a single RE2 set, so an event is scanned once whatever the
+number of rules; only the few rules the set reports are looked at further. RE2 runs in time
+linear in the text, so neither built-in nor user patterns can backtrack catastrophically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import re2
+
+from shared.rulebook.load import Rulebook
+from shared.rulebook.schema import IgnoreRule, Rule
+
+_SET_MEMORY = 512 << 20
+
+
+def _options(max_mem: int | None = None) -> Any:
+    options = re2.Options()
+    options.log_errors = False
+    if max_mem:
+        options.max_mem = max_mem
+    return options
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The rule that won an event, the fields its patterns extracted, and the evidence line."""
+
+    rule: Rule | IgnoreRule
+    fields: dict[str, str]
+    evidence: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    rule: Rule | IgnoreRule
+    order: int
+    any: tuple[Any, ...]
+    all: tuple[Any, ...]
+    none: tuple[Any, ...]
+
+
+class Engine:
+    """A rulebook compiled for matching: the prefilter set plus each rule's own patterns."""
+
+    def __init__(self, rulebook: Rulebook) -> None:
+        options = _options()
+        self._set = re2.Set.SearchSet(_options(_SET_MEMORY))
+        self._owner: list[int] = []
+        self._rules: list[_Compiled] = []
+        candidates: Sequence[Rule | IgnoreRule] = (*rulebook.rules, *rulebook.ignore)
+        for order, rule in enumerate(candidates):
+            compiled = _Compiled(
+                rule=rule,
+                order=order,
+                any=tuple(re2.compile(p, options) for p in rule.match.any),
+                all=tuple(re2.compile(p, options) for p in rule.match.all),
+                none=tuple(re2.compile(p, options) for p in rule.match.none),
+            )
+            self._rules.append(compiled)
+            for pattern in rule.match.any:
+                self._set.Add(pattern)
+                self._owner.append(order)
+        try:
+            self._set.Compile()
+        except re2.error:
+            raise ValueError(
+                "the rulebook's patterns do not fit in the matcher's memory budget"
+            ) from None
+        self._extractors = tuple(re2.compile(x.pattern, options) for x in rulebook.extractors)
+
+    @property
+    def size(self) -> int:
+        """Number of rules (alerting and ignore) compiled into the engine."""
+        return len(self._rules)
+
+    def match(self, text: str) -> Verdict | None:
+        """The winning rule for an event text, or ``None`` when no rule applies."""
+        hits = self._set.Match(text)
+        if not hits:
+            return None
+        best: tuple[int, int, int] | None = None
+        winner: tuple[_Compiled, Any] | None = None
+        for order in sorted({self._owner[i] for i in hits}):
+            compiled = self._rules[order]
+            found = _first_match(compiled.any, text)
+            if found is None or not _applies(compiled, text):
+                continue
+            rank = (compiled.rule.priority, found.start(), -order)
+            if best is None or rank > best:
+                best, winner = rank, (compiled, found)
+        if winner is None:
+            return None
+        compiled, found = winner
+        return Verdict(
+            rule=compiled.rule,
+            fields=self._fields(compiled, found, text),
+            evidence=_line_at(text, found.start()),
+            position=found.start(),
+        )
+
+    def _fields(self, compiled: _Compiled, found: Any, text: str) -> dict[str, str]:
+        """Extractor fields, overridden by the rule's own groups, then its constant fields."""
+        fields: dict[str, str] = {}
+        for extractor in self._extractors:
+            hit = extractor.search(text)
+            if hit is not None:
+                fields.update({k: v for k, v in hit.groupdict().items() if v})
+        for pattern in compiled.all:
+            hit = pattern.search(text)
+            if hit is not None:
+                fields.update({k: v for k, v in hit.groupdict().items() if v})
+        fields.update({k: v for k, v in found.groupdict().items() if v})
+        if isinstance(compiled.rule, Rule):
+            fields.update(compiled.rule.fields)
+        return fields
+
+
+def _first_match(patterns: tuple[Any, ...], text: str) -> Any:
+    for pattern in patterns:
+        found = pattern.search(text)
+        if found is not None:
+            return found
+    return None
+
+
+def _applies(compiled: _Compiled, text: str) -> bool:
+    if any(p.search(text) is None for p in compiled.all):
+        return False
+    return not any(p.search(text) is not None for p in compiled.none)
+
+
+def _line_at(text: str, position: int) -> str:
+    """The whole line of ``text`` that contains ``position``."""
+    start = text.rfind("\n", 0, position) + 1
+    end = text.find("\n", position)
+    return text[start : end if end >= 0 else len(text)]

@@ -1,0 +1,151 @@
+"""Grouping consecutive records of one stream into multi-line events.
+
+Model servers write a Python traceback, a Java stack trace or a pretty-printed JSON error body as
+many log records, one per line. Classifying them line by line would give one finding per frame;
+grouping first gives one event whose last line is the exception that was raised. Log levels are
+not trusted here: a traceback is a traceback whether it was logged at INFO or ERROR.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
+
+from shared.model import LogRecord
+
+#: An event stops growing at this many lines or characters; the rest starts a new event.
+MAX_EVENT_LINES = 200
+MAX_EVENT_CHARS = 64 * 1024
+
+_TB_HEADER = "Traceback (most recent call last):"
+_CHAIN_MARKERS = (
+    "During handling of the above exception",
+    "The above exception was the direct cause",
+)
+_CONTINUATION_STARTS = (*_CHAIN_MARKERS, "Caused by:", "... ")
+
+# Log-line prefixes written by model servers and loggers in front of the text that matters:
+# TorchServe/MMS ("2021-02-25 16:56:38,031 [INFO ] W-9000-x-stdout org.x.WorkerLifeCycle - "),
+# and a leading timestamp with an optional level ("2020-02-14T11:11:07.17Z ", "[2019-01-03 ...] ").
+_PREFIX = re.compile(
+    r"(?:\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d[,.]?\d*\s\[\s?[A-Z]{1,8}\s?\]\s\S+\s\S+\s-\s"
+    r"|\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[,.]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?\s"
+    r"(?:\[?(?:TRACE|DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL)\]?\s+)?)"
+)
+
+
+def body(line: str) -> str:
+    """The part of a log line after a known timestamp/level/logger prefix."""
+    if line[:1].isdigit() or line[:1] == "[":
+        match = _PREFIX.match(line)
+        if match:
+            return line[match.end() :]
+    return line
+
+
+@dataclass(slots=True)
+class Event:
+    """One or more records of one stream that belong together, with their lines.
+
+    ``headline`` is the index in ``lines`` of the exception line that ends a Python traceback,
+    when the event holds one: the line a finding about the traceback is built on.
+    """
+
+    records: list[LogRecord]
+    lines: list[str]
+    headline: int | None = None
+
+    @property
+    def text(self) -> str:
+        """The event's lines joined by newlines: what rules are matched against."""
+        return "\n".join(self.lines)
+
+
+@dataclass(slots=True)
+class _Open:
+    """An event still growing, with the little state needed to decide on the next line."""
+
+    event: Event
+    chars: int = 0
+    in_traceback: bool = False
+    after_chain_marker: bool = False
+    depth: int = 0
+
+    def add(self, record: LogRecord | None, lines: list[str]) -> None:
+        if record is not None:
+            self.event.records.append(record)
+        for line in lines:
+            text = body(line)
+            self.event.lines.append(line)
+            self.chars += len(line)
+            self._observe(text, len(self.event.lines) - 1)
+
+    def _observe(self, text: str, index: int) -> None:
+        stripped = text.strip()
+        if stripped.endswith(_TB_HEADER):
+            self.in_traceback, self.after_chain_marker = True, False
+        elif self.in_traceback and stripped and text[0] not in " \t":
+            if not stripped.startswith('File "'):
+                self.event.headline, self.in_traceback = index, False
+        if stripped.startswith(_CHAIN_MARKERS):
+            self.after_chain_marker = True
+        if "{" in text or "[" in text or "}" in text or "]" in text:
+            opened = text.count("{") + text.count("[")
+            self.depth = max(0, self.depth + opened - text.count("}") - text.count("]"))
+
+    def continues_with(self, first: str) -> bool:
+        """Whether a record whose first line body is ``first`` belongs to this event."""
+        if len(self.event.lines) >= MAX_EVENT_LINES or self.chars >= MAX_EVENT_CHARS:
+            return False
+        if self.in_traceback or first[:1] in (" ", "\t", "}", "]"):
+            return True
+        if first.startswith(_CONTINUATION_STARTS):
+            return True
+        if self.depth > 0 and first[:1] == '"':
+            return True
+        return self.after_chain_marker and first.rstrip().endswith(_TB_HEADER)
+
+
+def stream_key(record: LogRecord) -> Hashable:
+    """Records with the same key come from one stream and may be grouped together."""
+    return (
+        record.source,
+        record.stream,
+        record.endpoint,
+        record.variant,
+        record.deployment,
+        record.instance,
+        record.container,
+    )
+
+
+@dataclass
+class Grouper:
+    """Feeds records in arrival order; yields each event once the next one has started."""
+
+    _open: dict[Hashable, _Open] = field(default_factory=dict)
+
+    def feed(self, record: LogRecord) -> Iterator[Event]:
+        """Add a record; yields the event it closed, if any."""
+        lines = record.message.splitlines()
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        if not lines:
+            return
+        key = stream_key(record)
+        current = self._open.get(key)
+        if current is not None and current.continues_with(body(lines[0])):
+            current.add(record, lines)
+            return
+        if current is not None:
+            yield current.event
+        fresh = _Open(Event(records=[], lines=[]))
+        fresh.add(record, lines)
+        self._open[key] = fresh
+
+    def flush(self) -> Iterator[Event]:
+        """Yield every event still open (end of a batch or file)."""
+        for current in self._open.values():
+            yield current.event
+        self._open.clear()

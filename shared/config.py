@@ -1,0 +1,75 @@
+"""The user's configuration file (``MEDIC_CONFIG``): validated like the rulebook, with every
+problem reported as ``file:line: path: reason`` and nothing used until all of it is valid."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.rulebook.errors import RulebookError, describe
+from shared.rulebook.load import Rulebook, builtin_rulebook, parse_yaml
+from shared.rulebook.schema import Extractor, IgnoreRule, Rule, RuleFile
+
+CONFIG_ENV = "MEDIC_CONFIG"
+
+
+class ConfigError(RulebookError):
+    """A configuration file that cannot be used; lists every problem."""
+
+
+class Config(BaseModel):
+    """Everything a user can tune. Rules here add to, or replace by id, the built-in ones."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1] = 1
+    rules: list[Rule] = Field(default_factory=list)
+    ignore: list[IgnoreRule] = Field(default_factory=list)
+    extractors: list[Extractor] = Field(default_factory=list)
+
+    def rulebook(self, where: str) -> Rulebook:
+        """The built-in rulebook with this config's rules added or overriding."""
+        extra = RuleFile(rules=self.rules, ignore=self.ignore, extractors=self.extractors)
+        return builtin_rulebook().with_overrides(extra, where)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file, or raise :class:`ConfigError` listing every problem."""
+    where = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{where}: cannot read: {exc}"]) from None
+    try:
+        data = parse_yaml(text, where)
+    except RulebookError as exc:
+        raise ConfigError(exc.problems) from None
+    if data is None:
+        return Config()
+    if not isinstance(data, dict):
+        raise ConfigError([f"{where}: the top level must be a mapping of settings"])
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, data, where, text)) from None
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str, mtime: float) -> Config:
+    return load_config(path)
+
+
+def config_from_env(explicit: str | None = None) -> tuple[Config, str | None]:
+    """The config named by ``explicit`` or ``MEDIC_CONFIG`` (loaded once per file version)."""
+    path = explicit or os.environ.get(CONFIG_ENV)
+    if not path:
+        return Config(), None
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+    return _cached(path, mtime), path

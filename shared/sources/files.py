@@ -1,0 +1,172 @@
+"""Log files to records: plain text, JSON lines exported from CloudWatch or Log Analytics, and
+CSV exported from CloudWatch Logs Insights; each file is its own log stream.
+
+Files are read line by line so memory stays bounded whatever their size. A line that cannot be
+used as it is (binary data, invalid UTF-8, a huge line, a broken JSON object) is reported with the
+file and line number and, wherever some text can be saved, still scanned.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from shared.model import LogRecord
+from shared.naming import azure_resource, parse_time, sagemaker_endpoint, sagemaker_stream
+
+#: Longer lines are cut to this many bytes (the rest is reported, not scanned).
+MAX_LINE_BYTES = 64 * 1024
+
+_LEADING_TIME = re.compile(r"\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)")
+_CSV_EXPORT = re.compile(r'\d{10,13},"')
+_TAIL_LINE = re.compile(
+    r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) "
+    r"([A-Za-z0-9][\w.-]*/i-[0-9a-f]+(?:/[\w.-]+)?) (.*)\Z",
+    re.DOTALL,
+)
+_MESSAGE_KEYS = ("message", "Message", "@message", "msg", "log", "ResultDescription")
+_TIME_KEYS = ("timestamp", "@timestamp", "TimeGenerated", "time", "eventTime", "ingestionTime")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong with one line of input; the line's text was still scanned if possible."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.message}"
+
+
+Report = Callable[[Problem], None]
+
+
+def read_records(stream: IO[bytes], name: str, report: Report) -> Iterator[LogRecord]:
+    """Records of one file, in order; problems go to ``report`` and never stop the reading."""
+    for number, raw in enumerate(_lines(stream, name, report), start=1):
+        if b"\x00" in raw:
+            report(Problem(name, number, "binary data (NUL bytes): line skipped"))
+            continue
+        if len(raw) > MAX_LINE_BYTES:
+            report(
+                Problem(name, number, f"line of {len(raw)} bytes cut to the first {MAX_LINE_BYTES}")
+            )
+            raw = raw[:MAX_LINE_BYTES]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            report(Problem(name, number, f"invalid UTF-8 at byte {exc.start}: replaced with U+FFFD"))
+            text = raw.decode("utf-8", errors="replace")
+        text = text.rstrip("\r\n")
+        if text.strip():
+            yield parse_line(text, name, number, report)
+
+
+def _lines(stream: IO[bytes], name: str, report: Report) -> Iterator[bytes]:
+    try:
+        yield from stream
+    except OSError as exc:
+        report(Problem(name, None, f"read failed: {exc}"))
+
+
+def parse_line(text: str, name: str, number: int, report: Report) -> LogRecord:
+    """One line to a record, recognising JSON-lines and CSV exports; anything else is text."""
+    first = text[:1]
+    if first == "{" and text.rstrip().endswith("}"):
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            report(Problem(name, number, f"not valid JSON ({exc}): scanned as plain text"))
+        else:
+            if isinstance(data, dict):
+                record = _from_json(data, text, name, number)
+                if record is not None:
+                    return record
+    elif first.isdigit():
+        if _CSV_EXPORT.match(text):
+            record = _from_csv(text, name, number)
+            if record is not None:
+                return record
+        tail = _TAIL_LINE.match(text)
+        if tail:
+            when, stream, message = tail.groups()
+            return LogRecord(
+                message=message,
+                cloud="aws",
+                timestamp=parse_time(when),
+                source=name,
+                stream=stream,
+                line=number,
+                **sagemaker_stream(stream, strict=True),
+            )
+    return LogRecord(message=text, timestamp=_leading_time(text), source=name, line=number)
+
+
+def _leading_time(text: str) -> Any:
+    if not (text[:1].isdigit() or text[:1] == "["):
+        return None
+    match = _LEADING_TIME.match(text)
+    return parse_time(match.group(1)) if match else None
+
+
+def _from_csv(text: str, name: str, number: int) -> LogRecord | None:
+    """``timestamp,"message",logStream`` as CloudWatch Logs Insights exports it."""
+    try:
+        row = next(csv.reader([text]))
+    except (csv.Error, StopIteration):
+        return None
+    if len(row) < 2:
+        return None
+    stream = row[2] if len(row) > 2 else None
+    return LogRecord(
+        message=row[1],
+        cloud="aws" if stream and sagemaker_stream(stream, strict=True) else None,
+        timestamp=parse_time(row[0]),
+        source=name,
+        stream=stream,
+        line=number,
+        **sagemaker_stream(stream, strict=True),
+    )
+
+
+def _from_json(data: dict[str, Any], text: str, name: str, number: int) -> LogRecord | None:
+    """A CloudWatch or Log Analytics export row, or an application's JSON log line."""
+    message = next((data[k] for k in _MESSAGE_KEYS if isinstance(data.get(k), str)), None)
+    if message is None:
+        return None
+    when = next((data[k] for k in _TIME_KEYS if data.get(k) is not None), None)
+    group = data.get("logGroupName") or data.get("@log") or data.get("logGroup")
+    stream = data.get("logStreamName") or data.get("@logStream") or data.get("logStream")
+    resource = data.get("_ResourceId") or data.get("ResourceId") or data.get("resourceId")
+    fields: dict[str, Any] = {}
+    if isinstance(group, str) and ":" in group and not group.startswith("/"):
+        group = group.split(":", 1)[1]  # Insights' @log is "account:group"
+    endpoint = sagemaker_endpoint(group if isinstance(group, str) else None)
+    if endpoint or (isinstance(stream, str) and sagemaker_stream(stream, strict=True)):
+        fields.update(cloud="aws", endpoint=endpoint)
+        fields.update(sagemaker_stream(stream if isinstance(stream, str) else None))
+    elif isinstance(resource, str) or "DeploymentName" in data:
+        fields.update(cloud="azure", **azure_resource(resource if isinstance(resource, str) else None))
+        for key, field_name in (
+            ("EndpointName", "endpoint"),
+            ("DeploymentName", "deployment"),
+            ("InstanceId", "instance"),
+            ("ContainerName", "container"),
+        ):
+            if isinstance(data.get(key), str) and data[key]:
+                fields[field_name] = data[key]
+    return LogRecord(
+        message=message,
+        timestamp=parse_time(when),
+        source=group if isinstance(group, str) else name,
+        stream=stream if isinstance(stream, str) else None,
+        line=number,
+        **fields,
+    )
