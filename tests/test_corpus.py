@@ -36,17 +36,23 @@ def evaluate(cases: list[dict[str, Any]]) -> tuple[float, float, list[str]]:
         if got in case["accept"]:
             right += 1
         else:
-            misses.append(f"{case['id']}: got {got} ({first.rule if first else '-'}), "
-                          f"want {case['accept']}")
+            misses.append(
+                f"{case['id']}: got {got} ({first.rule if first else '-'}), want {case['accept']}"
+            )
         if case.get("container"):
             with_place += 1
-            places = {(v or "").lower() for v in (
-                first.container, first.variant, first.deployment) } if first else set()
+            places = (
+                {(v or "").lower() for v in (first.container, first.variant, first.deployment)}
+                if first
+                else set()
+            )
             if case["container"].lower() in places:
                 named += 1
             else:
-                misses.append(f"{case['id']}: place {case['container']!r} not named "
-                              f"(got {sorted(p for p in places if p)})")
+                misses.append(
+                    f"{case['id']}: place {case['container']!r} not named "
+                    f"(got {sorted(p for p in places if p)})"
+                )
     return right / len(cases), (named / with_place if with_place else 1.0), misses
 
 

@@ -69,7 +69,9 @@ def records_from_logs(payload: dict[str, Any]) -> Iterator[LogRecord]:
             stream=stream or None,
             event_id=str(item["id"]) if item.get("id") is not None else None,
             account=account,
-            **where,
+            variant=where.get("variant"),
+            instance=where.get("instance"),
+            container=where.get("container"),
         )
 
 
@@ -80,7 +82,9 @@ def records_from_state_change(event: dict[str, Any]) -> Iterator[LogRecord]:
         raise DecodeError("detail: missing or not an object")
     if str(detail.get("EndpointStatus", "")).upper() != "FAILED":
         return
-    reason = detail.get("FailureReason") or "Endpoint entered the FAILED state with no reason given."
+    reason = (
+        detail.get("FailureReason") or "Endpoint entered the FAILED state with no reason given."
+    )
     variants = detail.get("ProductionVariants")
     variant = None
     if isinstance(variants, list) and len(variants) == 1 and isinstance(variants[0], dict):

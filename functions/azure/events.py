@@ -61,7 +61,9 @@ def traffic_line(props: dict[str, Any]) -> str:
     return line
 
 
-def records_from_diagnostics(batch: Any, report: BatchReport, where: str = "event") -> Iterator[LogRecord]:
+def records_from_diagnostics(
+    batch: Any, report: BatchReport, where: str = "event"
+) -> Iterator[LogRecord]:
     """Records of one Event Hub event; unusable records are reported with their index."""
     items = batch.get("records") if isinstance(batch, dict) else None
     if not isinstance(items, list):

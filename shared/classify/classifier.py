@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from shared.classify.engine import Engine, Verdict
-from shared.classify.group import Event, Grouper
+from shared.classify.group import Event, Grouper, body
 from shared.classify.mask import mask
 from shared.model import SEVERITY_RANK, Finding, LogRecord
 from shared.rulebook.load import Rulebook, builtin_rulebook
@@ -58,7 +58,7 @@ def _finding(rule: Rule, verdict: Verdict, event: Event, file: str | None) -> Fi
     evidence = [verdict.evidence]
     if rule.category == UNCLASSIFIED:
         evidence = [headline or verdict.evidence]
-        values["template"] = mask(evidence[0])
+        values["template"] = mask(body(evidence[0].strip()))
     elif headline and headline != verdict.evidence:
         evidence.append(headline)
     title = render(rule.title, values)
@@ -93,7 +93,7 @@ def _clip(line: str) -> str:
 
 @dataclass
 class FindingSet:
-    """Findings merged per problem (:meth:`Finding.key`): counts, time span, a few evidence lines."""
+    """Findings merged per problem (:meth:`Finding.key`): count, time span, some evidence."""
 
     _by_key: dict[tuple[str | None, ...], Finding] = field(default_factory=dict)
 

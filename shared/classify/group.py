@@ -27,12 +27,17 @@ _CONTINUATION_STARTS = (*_CHAIN_MARKERS, "Caused by:", "... ")
 
 # Log-line prefixes written by model servers and loggers in front of the text that matters:
 # TorchServe/MMS ("2021-02-25 16:56:38,031 [INFO ] W-9000-x-stdout org.x.WorkerLifeCycle - "),
-# and a leading timestamp with an optional level ("2020-02-14T11:11:07.17Z ", "[2019-01-03 ...] ").
+# the Azure ML inference server ("2023-11-14 10:33:03,120 E [70] azmlinfsrv - "), and a leading
+# timestamp with an optional level ("2020-02-14T11:11:07.17Z ", "[2019-01-03 15:50:02,376] ").
+_TS = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[,.]\d+)?"
 _PREFIX = re.compile(
-    r"(?:\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d[,.]?\d*\s\[\s?[A-Z]{1,8}\s?\]\s\S+\s\S+\s-\s"
-    r"|\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[,.]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?\s"
+    rf"(?:{_TS}\s\[\s?[A-Z]{{1,8}}\s?\]\s\S+\s\S+\s-\s"
+    rf"|{_TS}\s[A-Z]\s\[\d+\]\s\S+\s-\s"
+    rf"|\[?{_TS}(?:Z|[+-]\d\d:?\d\d)?\]?\s"
     r"(?:\[?(?:TRACE|DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL)\]?\s+)?)"
 )
+#: A preceding event this short may be the message a traceback was logged with.
+_INTRO_LINES = 3
 
 
 def body(line: str) -> str:
@@ -69,25 +74,32 @@ class _Open:
     event: Event
     chars: int = 0
     in_traceback: bool = False
+    seen_traceback: bool = False
     after_chain_marker: bool = False
     depth: int = 0
 
-    def add(self, record: LogRecord | None, lines: list[str]) -> None:
-        if record is not None:
-            self.event.records.append(record)
+    def add(self, record: LogRecord, lines: list[str]) -> None:
+        self.event.records.append(record)
         for line in lines:
-            text = body(line)
             self.event.lines.append(line)
             self.chars += len(line)
-            self._observe(text, len(self.event.lines) - 1)
+            self._observe(body(line), len(self.event.lines) - 1)
+        if len(lines) > 1:
+            # A source that writes multi-line records writes a whole traceback in one record.
+            self.in_traceback = False
 
     def _observe(self, text: str, index: int) -> None:
         stripped = text.strip()
         if stripped.endswith(_TB_HEADER):
             self.in_traceback, self.after_chain_marker = True, False
-        elif self.in_traceback and stripped and text[0] not in " \t":
-            if not stripped.startswith('File "'):
-                self.event.headline, self.in_traceback = index, False
+            self.seen_traceback = True
+        elif (
+            self.in_traceback
+            and stripped
+            and text[0] not in " \t"
+            and not stripped.startswith('File "')
+        ):
+            self.event.headline, self.in_traceback = index, False
         if stripped.startswith(_CHAIN_MARKERS):
             self.after_chain_marker = True
         if "{" in text or "[" in text or "}" in text or "]" in text:
@@ -104,7 +116,13 @@ class _Open:
             return True
         if self.depth > 0 and first[:1] == '"':
             return True
-        return self.after_chain_marker and first.rstrip().endswith(_TB_HEADER)
+        if first.rstrip().endswith(_TB_HEADER):
+            # A traceback continues a chained exception, or follows the short message it was
+            # logged with ("User's init function failed" then the traceback).
+            return self.after_chain_marker or (
+                not self.seen_traceback and len(self.event.lines) <= _INTRO_LINES
+            )
+        return False
 
 
 def stream_key(record: LogRecord) -> Hashable:

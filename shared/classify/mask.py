@@ -16,7 +16,10 @@ _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b[a-z][a-z0-9+.-]{1,15}://[^\s'\"<>]+"), "<url>"),
     (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"), "<ip>"),
     (re.compile(r"(?:[A-Za-z]:\\|~?/)[\w.@+-]*(?:[/\\][\w.@+-]*)+"), "<path>"),
-    (re.compile(r"\b(?:0x)?[0-9a-fA-F]*\d[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b|\b0x[0-9a-fA-F]+\b"), "<hex>"),
+    (
+        re.compile(r"\b(?:0x)?[0-9a-fA-F]*\d[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b|\b0x[0-9a-fA-F]+\b"),
+        "<hex>",
+    ),
     (re.compile(r"\b(?:i|arn|req|sha256)[-:][\w:/.-]+"), "<id>"),
     (re.compile(r"\d+(?:\.\d+)?"), "<n>"),
 )

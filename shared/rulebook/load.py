@@ -32,7 +32,12 @@ class Rulebook:
         ignore = _merge(self.ignore, extra.ignore)
         extractors = _merge(self.extractors, extra.extractors)
         origin = dict(self.origin)
-        for item in (*extra.rules, *extra.ignore, *extra.extractors):
+        items: tuple[Rule | IgnoreRule | Extractor, ...] = (
+            *extra.rules,
+            *extra.ignore,
+            *extra.extractors,
+        )
+        for item in items:
             origin[item.id] = where
         return Rulebook(rules, ignore, extractors, origin)
 
@@ -92,7 +97,12 @@ def load_rulebook(directory: Path = RULES_DIR) -> Rulebook:
             problems.extend(exc.problems)
             continue
         shown = _display(path)
-        for item in (*part.rules, *part.ignore, *part.extractors):
+        items: tuple[Rule | IgnoreRule | Extractor, ...] = (
+            *part.rules,
+            *part.ignore,
+            *part.extractors,
+        )
+        for item in items:
             if item.id in origin:
                 problems.append(f"{shown}: id {item.id!r} is already used in {origin[item.id]}")
             origin[item.id] = shown

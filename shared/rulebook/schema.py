@@ -17,7 +17,15 @@ from shared.model import CATEGORIES, LOCATION_FIELDS, Severity
 from shared.rulebook.template import template_fields
 
 RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")]
-Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
+
+
+def _category(value: str) -> str:
+    if value not in CATEGORIES:
+        raise ValueError(f"{value!r} is not a category; use one of: {', '.join(CATEGORIES)}")
+    return value
+
+
+Category = Annotated[str, AfterValidator(_category)]
 
 #: Fields the engine supplies to every template in addition to the location fields.
 ENGINE_FIELDS = frozenset({"template", "log_group", "stream", "rule"})

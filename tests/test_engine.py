@@ -1,0 +1,205 @@
+"""Matching semantics: specificity, all/none, ignore rules, where fields come from, and the
+unclassified fallback with masked templates."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from shared.classify.classifier import Classifier, events
+from shared.classify.engine import Engine
+from shared.config import load_config
+from shared.model import LogRecord
+from shared.rulebook.load import Rulebook
+from shared.rulebook.schema import Rule
+from tests.helpers import scan_text
+
+RULES = """
+rules:
+  - id: t.model-error
+    category: model_error
+    severity: error
+    priority: 30
+    title: "{container} answered {status}"
+    match:
+      any: ['Received server error \\((?P<status>5\\d\\d)\\) from (?P<container>[\\w.-]+)']
+    fix: Read the log of {container}.
+  - id: t.cuda-oom
+    category: out_of_memory
+    severity: error
+    priority: 70
+    title: CUDA out of memory in {container}
+    match:
+      any: ['CUDA out of memory\\. Tried to allocate (?P<size>[\\d.]+ [GM]iB)']
+    fix: Use a bigger GPU than the one that ran out at {size}.
+  - id: t.needs-all
+    category: platform_error
+    severity: error
+    title: both parts
+    match:
+      any: ['PartA']
+      all: ['PartB']
+      none: ['retrying']
+    fix: x
+ignore:
+  - id: t.harmless
+    reason: expected at start-up
+    match:
+      any: ['Error handler registered']
+"""
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory: pytest.TempPathFactory) -> Classifier:
+    path = tmp_path_factory.mktemp("cfg") / "medic.yaml"
+    path.write_text(RULES)
+    return Classifier(load_config(path).rulebook(str(path)))
+
+
+def test_most_specific_rule_wins_and_keeps_the_wrappers_container(classifier: Classifier) -> None:
+    text = (
+        "ModelError: An error occurred (ModelError) when calling the InvokeEndpoint operation: "
+        'Received server error (500) from container-2 with message "CUDA out of memory. '
+        'Tried to allocate 2.00 GiB"'
+    )
+    [finding] = scan_text(classifier, text)
+    assert finding.category == "out_of_memory"
+    assert finding.container == "container-2"
+    assert "2.00 GiB" in finding.fix
+
+
+def test_container_named_in_message_beats_the_stream(classifier: Classifier) -> None:
+    record = LogRecord(
+        message="Received server error (500) from primary with message x",
+        cloud="aws",
+        endpoint="ep",
+        variant="AllTraffic",
+        container="container-1",
+        source="/aws/sagemaker/Endpoints/ep",
+        stream="AllTraffic/i-0abc/container-1",
+    )
+    [finding] = classifier.classify([record])
+    assert (finding.container, finding.variant, finding.endpoint) == ("primary", "AllTraffic", "ep")
+    stream_only = LogRecord(message="worker exploded: fatal error", container="container-1")
+    [fallback] = classifier.classify([stream_only])
+    assert fallback.container == "container-1"
+
+
+def test_all_and_none_conditions(classifier: Classifier) -> None:
+    assert [f.rule for f in scan_text(classifier, "PartA and PartB")] == ["t.needs-all"]
+    assert "t.needs-all" not in [f.rule for f in scan_text(classifier, "PartA only")]
+    assert "t.needs-all" not in [f.rule for f in scan_text(classifier, "PartA PartB retrying")]
+
+
+def test_ignore_rule_silences_a_harmless_line_that_looks_like_an_error(
+    classifier: Classifier,
+) -> None:
+    assert scan_text(classifier, "ERROR Error handler registered for /score") == []
+
+
+def test_unrecognised_errors_group_by_masked_template(classifier: Classifier) -> None:
+    text = "\n".join(
+        [
+            "2026-01-01T00:00:01Z worker 17 failed: queue 0x7f3a2b1c full at /opt/app/q.py",
+            "2026-01-01T00:00:09Z worker 23 failed: queue 0x7f3a99ff full at /opt/app/r.py",
+            "2026-01-01T00:00:10Z INFO all good",
+        ]
+    )
+    [finding] = scan_text(classifier, text)
+    assert finding.category == "unclassified"
+    assert finding.count == 2
+    assert finding.title == "Unrecognised error: worker <n> failed: queue <hex> full at <path>"
+    assert finding.first_seen and finding.last_seen and finding.first_seen < finding.last_seen
+
+
+def test_traceback_yields_one_finding_on_its_exception_line(classifier: Classifier) -> None:
+    text = "\n".join(
+        [
+            "Traceback (most recent call last):",
+            '  File "/var/azureml-app/score.py", line 12, in run',
+            "    return model.predict(data)",
+            "ValueError: could not convert string to float: 'abc'",
+        ]
+    )
+    [finding] = scan_text(classifier, text)
+    assert finding.evidence == ["ValueError: could not convert string to float: 'abc'"]
+
+
+def test_harmless_lines_yield_nothing_even_at_error_level(classifier: Classifier) -> None:
+    text = "[ERROR] Model loaded in 2.1 s\nWARN cache warm\n2026-01-01 INFO GET /ping 200"
+    assert scan_text(classifier, text) == []
+
+
+def test_findings_are_ordered_by_severity_then_first_occurrence(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            rules:
+              - id: t.warn
+                category: throttled
+                severity: warning
+                title: slow down
+                match: {any: ['Throttling']}
+                fix: x
+              - id: t.crit
+                category: container_crashed
+                severity: critical
+                title: crashed
+                match: {any: ['CrashLoopBackOff']}
+                fix: x
+            """
+        )
+    )
+    classifier = Classifier(load_config(path).rulebook(str(path)))
+    text = "Throttling on invoke\nweird failure here\nCrashLoopBackOff seen"
+    assert [f.rule for f in scan_text(classifier, text)] == ["t.crit", "unclassified", "t.warn"]
+
+
+def test_prefilter_cost_does_not_depend_on_rule_count_for_quiet_lines() -> None:
+    """A thousand rules still compile into one set; a healthy line matches none of them."""
+    rules = tuple(
+        Rule.model_validate(
+            {
+                "id": f"r{i}",
+                "category": "model_error",
+                "severity": "error",
+                "title": "t",
+                "match": {"any": [f"distinct-failure-{i} code (?P<code>\\d+)"]},
+                "fix": "f",
+            }
+        )
+        for i in range(1000)
+    )
+    engine = Engine(Rulebook(rules, (), (), {}))
+    assert engine.size == 1000
+    assert engine.match("INFO healthy request served in 12 ms") is None
+    verdict = engine.match("distinct-failure-731 code 42")
+    assert verdict is not None and verdict.rule.id == "r731" and verdict.fields == {"code": "42"}
+
+
+def test_nested_quantifiers_run_in_linear_time() -> None:
+    """RE2 has no backtracking: the classic (a+)+$ blow-up input is answered at once."""
+    rule = Rule.model_validate(
+        {
+            "id": "t.evil",
+            "category": "model_error",
+            "severity": "error",
+            "title": "t",
+            "match": {"any": ["^(a+)+$"]},
+            "fix": "f",
+        }
+    )
+    engine = Engine(Rulebook((rule,), (), (), {}))
+    assert engine.match("a" * 200_000 + "!") is None
+
+
+def test_events_from_many_streams_keep_their_own_places() -> None:
+    recs = [
+        LogRecord(message="fatal error in a", container="a", source="g", stream="1"),
+        LogRecord(message="fatal error in a", container="b", source="g", stream="2"),
+    ]
+    assert len(list(events(recs))) == 2
+    assert {f.container for f in Classifier().classify(recs)} == {"a", "b"}

@@ -1,0 +1,101 @@
+"""Multi-line grouping: one event per traceback, stack trace or JSON body, per stream."""
+
+from __future__ import annotations
+
+from shared.classify.classifier import events
+from shared.classify.group import MAX_EVENT_LINES
+from shared.model import LogRecord
+
+TS = (
+    "2021-02-25 16:56:38,031 [INFO ] W-9000-densenet161_1.0-stdout "
+    "org.pytorch.serve.wlm.WorkerLifeCycle - "
+)
+
+
+def records(lines: list[str], stream: str = "s") -> list[LogRecord]:
+    return [LogRecord(message=line, source="g", stream=stream) for line in lines]
+
+
+def test_prefixed_traceback_is_one_event_built_on_its_exception_line() -> None:
+    lines = [
+        TS + "Traceback (most recent call last):",
+        TS + '  File "/opt/ml/model/code/inference.py", line 3, in model_fn',
+        TS + "    import lightgbm",
+        TS + "ModuleNotFoundError: No module named 'lightgbm'",
+        TS + "Model loaded.",
+    ]
+    got = list(events(records(lines)))
+    assert [len(e.lines) for e in got] == [4, 1]
+    assert got[0].headline == 3
+    assert got[0].lines[got[0].headline].endswith("No module named 'lightgbm'")
+
+
+def test_chained_exceptions_stay_together_and_the_last_exception_heads() -> None:
+    lines = [
+        "Traceback (most recent call last):",
+        '  File "a.py", line 1, in f',
+        "KeyError: 'x'",
+        "",
+        "During handling of the above exception, another exception occurred:",
+        "",
+        "Traceback (most recent call last):",
+        '  File "b.py", line 2, in g',
+        "RuntimeError: model init failed",
+        "next unrelated line",
+    ]
+    got = list(events(records(lines)))
+    assert len(got) == 2
+    assert got[0].lines[got[0].headline or 0] == "RuntimeError: model init failed"
+    assert got[1].lines == ["next unrelated line"]
+
+
+def test_java_stack_trace_and_json_body_group() -> None:
+    lines = [
+        "ai.djl.engine.EngineException: Failed to load PyTorch native library",
+        "\tat ai.djl.pytorch.engine.PtEngine.newInstance(PtEngine.java:85)",
+        "Caused by: java.io.FileNotFoundException: libtorch.so",
+        "\t... 12 more",
+        'ModelError: Received client error (400) from primary with message "{',
+        '  "code": 400,',
+        '  "message": "bad input"',
+        '}"',
+    ]
+    got = list(events(records(lines)))
+    assert [len(e.lines) for e in got] == [4, 4]
+
+
+def test_interleaved_streams_are_grouped_separately() -> None:
+    a = records(["Traceback (most recent call last):", '  File "x.py", line 1, in f'], "a")
+    b = records(["healthy line from b"], "b")
+    a_end = records(["ValueError: boom"], "a")
+    got = list(events([a[0], b[0], a[1], a_end[0]]))
+    by_stream = {e.records[0].stream: e for e in got}
+    assert by_stream["a"].lines[-1] == "ValueError: boom"
+    assert by_stream["b"].lines == ["healthy line from b"]
+
+
+def test_multi_line_record_keeps_its_traceback_to_itself() -> None:
+    lambda_error = (
+        "[ERROR] ModelError: boom\nTraceback (most recent call last):\n"
+        '  File "/var/task/app.py", line 22, in handler\n    runtime.invoke_endpoint()'
+    )
+    got = list(events(records([lambda_error, "END RequestId: 1"])))
+    assert [e.lines[-1] for e in got] == ["    runtime.invoke_endpoint()", "END RequestId: 1"]
+
+
+def test_message_logged_with_a_traceback_joins_it() -> None:
+    lines = [
+        "2026-11-19 12:13:21,002 E [8] azmlinfsrv - User's init function failed",
+        "Traceback (most recent call last):",
+        '  File "/var/azureml-app/score.py", line 6, in init',
+        "ModuleNotFoundError: No module named 'lightgbm'",
+    ]
+    got = list(events(records(lines)))
+    assert len(got) == 1 and got[0].headline == 3
+
+
+def test_runaway_continuation_is_capped() -> None:
+    lines = ["Traceback (most recent call last):"] + ["  frame"] * (MAX_EVENT_LINES + 50)
+    got = list(events(records(lines)))
+    assert len(got[0].lines) == MAX_EVENT_LINES
+    assert sum(len(e.lines) for e in got) == len(lines)

@@ -1,0 +1,124 @@
+"""A broken rule fails at load with file, line, rule id and field; a config adds or overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.cli.main import main
+from shared.config import ConfigError, load_config
+from shared.rulebook.errors import RulebookError
+from shared.rulebook.load import builtin_rulebook, load_rulebook
+
+GOOD = """
+  - id: {id}
+    category: model_error
+    severity: error
+    title: t
+    match: {{any: ['boom']}}
+    fix: f
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_builtin_rulebook_loads() -> None:
+    book = builtin_rulebook()
+    assert book.rules and book.extractors
+    assert all(book.origin[r.id].startswith("shared/rules/") for r in book.rules)
+
+
+def test_broken_rule_names_file_line_rule_and_field(tmp_path: Path) -> None:
+    write(
+        tmp_path / "a.yaml",
+        "rules:"
+        + GOOD.format(id="ok.rule")
+        + """
+  - id: bad.rule
+    category: model_eror
+    severity: error
+    title: "{nope}"
+    match: {any: ['(?=lookahead)']}
+    fix: f
+""",
+    )
+    with pytest.raises(RulebookError) as caught:
+        load_rulebook(tmp_path)
+    problems = caught.value.problems
+    assert any(
+        p.startswith(f"{tmp_path / 'a.yaml'}:9: rule 'bad.rule': category: 'model_eror' is not")
+        for p in problems
+    ), problems
+    assert any("rule 'bad.rule': match.any[0]: not valid RE2 syntax" in p for p in problems)
+
+
+def test_template_naming_an_unknown_field_is_rejected(tmp_path: Path) -> None:
+    write(
+        tmp_path / "a.yaml",
+        """rules:
+  - id: t.x
+    category: model_error
+    severity: error
+    title: "Module {module} missing"
+    match: {any: ['No module named (?P<mod>\\w+)']}
+    fix: f
+""",
+    )
+    with pytest.raises(
+        RulebookError, match=r"rule 't.x': \(the entry itself\): title: unknown field"
+    ):
+        load_rulebook(tmp_path)
+
+
+def test_duplicate_ids_across_files_and_bad_yaml(tmp_path: Path) -> None:
+    write(tmp_path / "a.yaml", "rules:" + GOOD.format(id="same.id"))
+    write(tmp_path / "b.yaml", "rules:" + GOOD.format(id="same.id"))
+    write(tmp_path / "c.yaml", "rules:\n  - id: [unclosed\n")
+    with pytest.raises(RulebookError) as caught:
+        load_rulebook(tmp_path)
+    text = str(caught.value)
+    assert "id 'same.id' is already used in" in text
+    assert f"{tmp_path / 'c.yaml'}:3: not valid YAML" in text
+
+
+def test_config_overrides_adds_and_disables_rules(tmp_path: Path) -> None:
+    victim = builtin_rulebook().rules[0]
+    config = write(
+        tmp_path / "medic.yaml",
+        "rules:"
+        + GOOD.format(id="mine.new")
+        + GOOD.format(id=victim.id).replace("title: t", "title: replaced")
+        + "\nignore: []\n",
+    )
+    book = load_config(config).rulebook(str(config))
+    by_id = {r.id: r for r in book.rules}
+    assert by_id[victim.id].title == "replaced"
+    assert book.origin["mine.new"] == str(config)
+    disabled = write(
+        tmp_path / "off.yaml",
+        "rules:" + GOOD.format(id=victim.id) + "    enabled: false\n",
+    )
+    assert victim.id not in {r.id for r in load_config(disabled).rulebook("x").rules}
+
+
+def test_config_check_reports_every_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path / "medic.yaml", "rules:\n  - id: x\n    severity: loud\nbogus: 1\n")
+    assert main(["config", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:2: rule 'x': severity:" in err
+    assert f"{path}:2: rule 'x': category: Field required" in err
+    assert f"{path}: bogus: Extra inputs are not permitted" in err
+    good = write(tmp_path / "good.yaml", "rules:" + GOOD.format(id="mine.ok"))
+    assert main(["config", "check", str(good)]) == 0
+    assert "OK (1 rules" in capsys.readouterr().out
+
+
+def test_config_that_is_not_a_mapping(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        load_config(write(tmp_path / "x.yaml", "- a\n- b\n"))
