@@ -104,14 +104,20 @@ def main() -> int:
     decode = best(lambda: decode_awslogs(event))
     pipeline = best(lambda: classifier.classify(records_from_logs(decode_awslogs(event))))
     findings = classifier.classify(records_from_logs(decode_awslogs(event)))
-    print(f"Batch: {EVENTS} CloudWatch events, {size / 1024:.0f} KiB encoded, best of {REPEATS} runs")
+    print(
+        f"Batch: {EVENTS} CloudWatch events, {size / 1024:.0f} KiB encoded, best of {REPEATS} runs"
+    )
     print(f"  decode only (base64 + gunzip + JSON):     {decode * 1000:8.1f} ms")
-    print(f"  decode + normalise + group + classify:    {pipeline * 1000:8.1f} ms"
-          f"   ({EVENTS / pipeline:,.0f} events/s, {len(findings)} findings)")
+    print(
+        f"  decode + normalise + group + classify:    {pipeline * 1000:8.1f} ms"
+        f"   ({EVENTS / pipeline:,.0f} events/s, {len(findings)} findings)"
+    )
     print(f"  ratio to the decode floor:                {pipeline / decode:8.1f}x")
 
-    print(f"\nPrefilter scaling: built-in rulebook ({len(classifier.rulebook.rules)} rules) "
-          "plus synthetic rules, same batch, records already decoded")
+    print(
+        f"\nPrefilter scaling: built-in rulebook ({len(classifier.rulebook.rules)} rules) "
+        "plus synthetic rules, same batch, records already decoded"
+    )
     records = list(records_from_logs(decode_awslogs(event)))
     base = builtin_rulebook()
     rows = []
