@@ -197,3 +197,14 @@ def test_rules_lists_the_rulebook(capsys: pytest.CaptureFixture[str]) -> None:
     assert {"id", "category", "severity", "title", "origin"} <= set(rows[0])
     assert main(["rules", "--categories"]) == 0
     assert "out_of_quota" in capsys.readouterr().out
+
+
+def test_a_json_error_body_is_scanned_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An error body on one line keeps its code; only log rows are reduced to their message."""
+    body = tmp_path / "body.log"
+    body.write_text('{"code": "SomeBrandNewCode", "message": "the operation failed"}\n')
+    _, rows, _ = run(capsys, "scan", "--json", str(body))
+    [row] = rows
+    assert "SomeBrandNewCode" in str(row["evidence"])

@@ -21,7 +21,9 @@ from shared.naming import azure_resource, parse_time, sagemaker_endpoint, sagema
 #: Longer lines are cut to this many bytes (the rest is reported, not scanned).
 MAX_LINE_BYTES = 64 * 1024
 
-_LEADING_TIME = re.compile(r"\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)")
+_LEADING_TIME = re.compile(
+    r"\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
+)
 _CSV_EXPORT = re.compile(r'\d{10,13},"')
 _TAIL_LINE = re.compile(
     r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) "
@@ -29,6 +31,24 @@ _TAIL_LINE = re.compile(
     re.DOTALL,
 )
 _MESSAGE_KEYS = ("message", "Message", "@message", "msg", "log", "ResultDescription")
+#: Keys that mark a JSON object as a log row (an export or a structured log line).
+_ROW_KEYS = frozenset(
+    {
+        "logStreamName",
+        "@logStream",
+        "logGroupName",
+        "@log",
+        "_ResourceId",
+        "ResourceId",
+        "resourceId",
+        "DeploymentName",
+        "ContainerName",
+        "level",
+        "levelname",
+        "severity",
+        "logger",
+    }
+)
 _TIME_KEYS = ("timestamp", "@timestamp", "TimeGenerated", "time", "eventTime", "ingestionTime")
 
 
@@ -62,7 +82,9 @@ def read_records(stream: IO[bytes], name: str, report: Report) -> Iterator[LogRe
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            report(Problem(name, number, f"invalid UTF-8 at byte {exc.start}: replaced with U+FFFD"))
+            report(
+                Problem(name, number, f"invalid UTF-8 at byte {exc.start}: replaced with U+FFFD")
+            )
             text = raw.decode("utf-8", errors="replace")
         text = text.rstrip("\r\n")
         if text.strip():
@@ -139,9 +161,10 @@ def _from_csv(text: str, name: str, number: int) -> LogRecord | None:
 def _from_json(data: dict[str, Any], text: str, name: str, number: int) -> LogRecord | None:
     """A CloudWatch or Log Analytics export row, or an application's JSON log line."""
     message = next((data[k] for k in _MESSAGE_KEYS if isinstance(data.get(k), str)), None)
-    if message is None:
-        return None
     when = next((data[k] for k in _TIME_KEYS if data.get(k) is not None), None)
+    if message is None or not (when is not None or _ROW_KEYS.intersection(data)):
+        # Not a log row but an error body ({"code": ..., "message": ...}): keep all of it.
+        return None
     group = data.get("logGroupName") or data.get("@log") or data.get("logGroup")
     stream = data.get("logStreamName") or data.get("@logStream") or data.get("logStream")
     resource = data.get("_ResourceId") or data.get("ResourceId") or data.get("resourceId")
@@ -153,7 +176,9 @@ def _from_json(data: dict[str, Any], text: str, name: str, number: int) -> LogRe
         fields.update(cloud="aws", endpoint=endpoint)
         fields.update(sagemaker_stream(stream if isinstance(stream, str) else None))
     elif isinstance(resource, str) or "DeploymentName" in data:
-        fields.update(cloud="azure", **azure_resource(resource if isinstance(resource, str) else None))
+        fields.update(
+            cloud="azure", **azure_resource(resource if isinstance(resource, str) else None)
+        )
         for key, field_name in (
             ("EndpointName", "endpoint"),
             ("DeploymentName", "deployment"),
