@@ -51,9 +51,9 @@ def test_scan_reports_bad_lines_and_still_scans_the_rest(
         f"{log}:6: line of {MAX_LINE_BYTES * 16 + 1} bytes cut to the first {MAX_LINE_BYTES}" in err
     )
     assert f"{tmp_path / 'missing.log'}: cannot read: No such file or directory" in err
-    titles = [str(r["title"]) for r in rows]
-    assert any("RuntimeError: scoring exploded" in t for t in titles)
-    assert any("fatal error occurred" in t for t in titles)
+    evidence = [str(r["evidence"]) for r in rows]
+    assert any("RuntimeError: scoring exploded" in e for e in evidence)
+    assert any("fatal error occurred" in e for e in evidence)
     assert all(r["file"] == str(log) for r in rows)
 
 
