@@ -142,19 +142,19 @@ def test_findings_are_ordered_by_severity_then_first_occurrence(tmp_path: Path) 
                 category: throttled
                 severity: warning
                 title: slow down
-                match: {any: ['Throttling']}
+                match: {any: ['ZorkSlow']}
                 fix: x
               - id: t.crit
                 category: container_crashed
                 severity: critical
                 title: crashed
-                match: {any: ['CrashLoopBackOff']}
+                match: {any: ['ZorkCrash']}
                 fix: x
             """
         )
     )
     classifier = Classifier(load_config(path).rulebook(str(path)))
-    text = "Throttling on invoke\nweird failure here\nCrashLoopBackOff seen"
+    text = "ZorkSlow on invoke\nweird failure here\nZorkCrash seen"
     assert [f.rule for f in scan_text(classifier, text)] == ["t.crit", "unclassified", "t.warn"]
 
 
@@ -203,3 +203,11 @@ def test_events_from_many_streams_keep_their_own_places() -> None:
     ]
     assert len(list(events(recs))) == 2
     assert {f.container for f in Classifier().classify(recs)} == {"a", "b"}
+
+
+def test_an_ignored_line_does_not_silence_the_error_it_is_grouped_with(
+    classifier: Classifier,
+) -> None:
+    text = "Error handler registered: Traceback (most recent call last):\n  boom\nValueError: x"
+    [finding] = scan_text(classifier, text)
+    assert finding.rule == "unclassified"

@@ -99,3 +99,13 @@ def test_runaway_continuation_is_capped() -> None:
     got = list(events(records(lines)))
     assert len(got[0].lines) == MAX_EVENT_LINES
     assert sum(len(e.lines) for e in got) == len(lines)
+
+
+def test_a_healthy_line_before_a_traceback_stays_apart() -> None:
+    lines = [
+        '2026-11-19 12:13:21,412 [INFO ] pool-2-thread-3 ACCESS_LOG - "GET /ping HTTP/1.1" 200 1',
+        "Traceback (most recent call last):",
+        '  File "x.py", line 1, in f',
+        "ValueError: boom",
+    ]
+    assert [len(e.lines) for e in events(records(lines))] == [1, 3]

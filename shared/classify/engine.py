@@ -17,6 +17,8 @@ from shared.rulebook.load import Rulebook
 from shared.rulebook.schema import IgnoreRule, Rule
 
 _SET_MEMORY = 512 << 20
+#: Rank of an ignore rule inside a multi-line event: below every other rule, the catch-all too.
+IGNORE_IN_MULTILINE = -1001
 
 
 def _options(max_mem: int | None = None) -> Any:
@@ -87,12 +89,18 @@ class Engine:
             return None
         best: tuple[int, int, int] | None = None
         winner: tuple[_Compiled, Any] | None = None
+        multiline = "\n" in text
         for order in sorted({self._owner[i] for i in hits}):
             compiled = self._rules[order]
             found = _first_match(compiled.any, text)
             if found is None or not _applies(compiled, text):
                 continue
-            rank = (compiled.rule.priority, found.start(), -order)
+            priority = compiled.rule.priority
+            if multiline and isinstance(compiled.rule, IgnoreRule):
+                # A harmless line inside a traceback or error body does not make it harmless:
+                # there an ignore rule only wins when nothing else, not even the fallback, does.
+                priority = min(priority, IGNORE_IN_MULTILINE)
+            rank = (priority, found.start(), -order)
             if best is None or rank > best:
                 best, winner = rank, (compiled, found)
         if winner is None:

@@ -36,8 +36,10 @@ _PREFIX = re.compile(
     rf"|\[?{_TS}(?:Z|[+-]\d\d:?\d\d)?\]?\s"
     r"(?:\[?(?:TRACE|DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL)\]?\s+)?)"
 )
-#: A preceding event this short may be the message a traceback was logged with.
+#: A preceding event this short, that reads like an error, may be the message a traceback was
+#: logged with ("User's init function failed", "Exception on /ping [GET]").
 _INTRO_LINES = 3
+_INTRO = re.compile(r"(?i)error|exception|fail|could not|unable|cannot|traceback")
 
 
 def body(line: str) -> str:
@@ -120,7 +122,9 @@ class _Open:
             # A traceback continues a chained exception, or follows the short message it was
             # logged with ("User's init function failed" then the traceback).
             return self.after_chain_marker or (
-                not self.seen_traceback and len(self.event.lines) <= _INTRO_LINES
+                not self.seen_traceback
+                and len(self.event.lines) <= _INTRO_LINES
+                and _INTRO.search(self.event.lines[-1]) is not None
             )
         return False
 
