@@ -109,3 +109,11 @@ def test_a_healthy_line_before_a_traceback_stays_apart() -> None:
         "ValueError: boom",
     ]
     assert [len(e.lines) for e in events(records(lines))] == [1, 3]
+
+
+def test_padded_level_lines_are_separate_events() -> None:
+    lines = [
+        "2023-08-01T12:00:00.123456Z  INFO text_generation_launcher: Starting download process.",
+        "2023-08-01T12:00:01.123456Z  WARN text_generation_launcher: No safetensors weights found",
+    ]
+    assert [len(e.lines) for e in events(records(lines))] == [1, 1]

@@ -33,7 +33,7 @@ _TS = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[,.]\d+)?"
 _PREFIX = re.compile(
     rf"(?:{_TS}\s\[\s?[A-Z]{{1,8}}\s?\]\s\S+\s\S+\s-\s"
     rf"|{_TS}\s[A-Z]\s\[\d+\]\s\S+\s-\s"
-    rf"|\[?{_TS}(?:Z|[+-]\d\d:?\d\d)?\]?\s"
+    rf"|\[?{_TS}(?:Z|[+-]\d\d:?\d\d)?\]?\s+"
     r"(?:\[?(?:TRACE|DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL)\]?\s+)?)"
 )
 #: A preceding event this short, that reads like an error, may be the message a traceback was
