@@ -81,13 +81,17 @@ def _rules(as_json: bool, config_path: str | None, categories: bool) -> int:
     book = config.rulebook(where or "config")
     for rule in book.rules:
         if as_json:
-            row = rule.model_dump(include={"id", "category", "severity", "priority", "title", "docs"})
+            row = rule.model_dump(
+                include={"id", "category", "severity", "priority", "title", "docs"}
+            )
             print(json.dumps({**row, "origin": book.origin.get(rule.id)}))
         else:
             print(f"{rule.id:48} {rule.category:24} {rule.severity:8} {rule.title}")
     if not as_json:
-        print(f"\n{len(book.rules)} rules, {len(book.ignore)} ignore rules, "
-              f"{len(book.extractors)} field extractors")
+        print(
+            f"\n{len(book.rules)} rules, {len(book.ignore)} ignore rules, "
+            f"{len(book.extractors)} field extractors"
+        )
     return 0
 
 

@@ -41,7 +41,9 @@ def records_of(event: Any, where: str) -> Iterator[LogRecord]:
         for problem in report.bad:
             print(f"medic: {problem}", file=sys.stderr)
         for category, count in report.skipped.items():
-            print(f"medic: {where}: skipped {count} record(s) of category {category}", file=sys.stderr)
+            print(
+                f"medic: {where}: skipped {count} record(s) of category {category}", file=sys.stderr
+            )
     else:
         raise ReplayError(
             f"{where}: not a CloudWatch Logs subscription event, an EventBridge SageMaker "
