@@ -83,32 +83,49 @@ class Engine:
         return len(self._rules)
 
     def match(self, text: str) -> Verdict | None:
-        """The winning rule for an event text, or ``None`` when no rule applies."""
+        """The winning rule for an event text, or ``None`` when no rule applies.
+
+        The set says which patterns match; only the rules of the highest priority among those
+        that apply are searched again, for their evidence position and fields.
+        """
         hits = self._set.Match(text)
         if not hits:
             return None
-        best: tuple[int, int, int] | None = None
-        winner: tuple[_Compiled, Any] | None = None
         multiline = "\n" in text
+        tier: list[_Compiled] = []
+        top = -(10**9)
         for order in sorted({self._owner[i] for i in hits}):
             compiled = self._rules[order]
-            found = _first_match(compiled.any, text)
-            if found is None or not _applies(compiled, text):
-                continue
             priority = compiled.rule.priority
             if multiline and isinstance(compiled.rule, IgnoreRule):
                 # A harmless line inside a traceback or error body does not make it harmless:
                 # there an ignore rule only wins when nothing else, not even the fallback, does.
                 priority = min(priority, IGNORE_IN_MULTILINE)
-            rank = (priority, found.start(), -order)
+            if priority < top or not _applies(compiled, text):
+                continue
+            if priority > top:
+                top, tier = priority, []
+            tier.append(compiled)
+        if not tier:
+            return None
+        if len(tier) == 1 and isinstance(tier[0].rule, IgnoreRule):
+            return Verdict(rule=tier[0].rule, fields={}, evidence="", position=-1)
+        best: tuple[int, int] | None = None
+        winner: tuple[_Compiled, Any] | None = None
+        for compiled in tier:
+            found = _first_match(compiled.any, text)
+            if found is None:
+                continue
+            rank = (found.start(), -compiled.order)
             if best is None or rank > best:
                 best, winner = rank, (compiled, found)
         if winner is None:
             return None
         compiled, found = winner
+        ignored = isinstance(compiled.rule, IgnoreRule)
         return Verdict(
             rule=compiled.rule,
-            fields=self._fields(compiled, found, text),
+            fields={} if ignored else self._fields(compiled, found, text),
             evidence=_line_at(text, found.start()),
             position=found.start(),
         )
@@ -139,6 +156,9 @@ def _first_match(patterns: tuple[Any, ...], text: str) -> Any:
 
 
 def _applies(compiled: _Compiled, text: str) -> bool:
+    """The rule's ``all`` patterns all match and none of its ``none`` patterns does."""
+    if not compiled.all and not compiled.none:
+        return True
     if any(p.search(text) is None for p in compiled.all):
         return False
     return not any(p.search(text) is not None for p in compiled.none)

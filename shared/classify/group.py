@@ -80,12 +80,13 @@ class _Open:
     after_chain_marker: bool = False
     depth: int = 0
 
-    def add(self, record: LogRecord, lines: list[str]) -> None:
+    def add(self, record: LogRecord, lines: list[str], first: str) -> None:
+        """Append a record whose first line's body (``first``) the caller already computed."""
         self.event.records.append(record)
-        for line in lines:
+        for number, line in enumerate(lines):
             self.event.lines.append(line)
             self.chars += len(line)
-            self._observe(body(line), len(self.event.lines) - 1)
+            self._observe(body(line) if number else first, len(self.event.lines) - 1)
         if len(lines) > 1:
             # A source that writes multi-line records writes a whole traceback in one record.
             self.in_traceback = False
@@ -157,13 +158,14 @@ class Grouper:
             return
         key = stream_key(record)
         current = self._open.get(key)
-        if current is not None and current.continues_with(body(lines[0])):
-            current.add(record, lines)
+        first = body(lines[0])
+        if current is not None and current.continues_with(first):
+            current.add(record, lines, first)
             return
         if current is not None:
             yield current.event
         fresh = _Open(Event(records=[], lines=[]))
-        fresh.add(record, lines)
+        fresh.add(record, lines, first)
         self._open[key] = fresh
 
     def flush(self) -> Iterator[Event]:
