@@ -17,6 +17,7 @@ from tests.helpers import scan_text
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "corpus" / "dev-cases.jsonl"
 HOLDOUT = ROOT / "tests" / "corpus" / "holdout.jsonl"
+HOLDOUT2 = ROOT / "tests" / "corpus" / "holdout2.jsonl"
 CLASSIFIER = Classifier()
 
 
@@ -63,6 +64,15 @@ def test_dev_corpus_category_accuracy_and_places() -> None:
 
 
 def test_holdout_corpus_generalises() -> None:
+    """The first held-out set; rules were widened (by message family) after measuring it."""
     accuracy, places, misses = evaluate(_cases(HOLDOUT))
     assert accuracy >= 0.90, "\n".join(misses)
     assert places >= 0.90, "\n".join(misses)
+
+
+def test_second_holdout_corpus_does_not_regress() -> None:
+    """The second held-out set, measured before any rule was written against it: 0.72 of
+    first categories and 0.76 of named places. This floor only guards against regressions."""
+    accuracy, places, misses = evaluate(_cases(HOLDOUT2))
+    assert accuracy >= 0.70, "\n".join(misses)
+    assert places >= 0.75, "\n".join(misses)
