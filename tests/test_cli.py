@@ -208,3 +208,24 @@ def test_a_json_error_body_is_scanned_whole(
     _, rows, _ = run(capsys, "scan", "--json", str(body))
     [row] = rows
     assert "SomeBrandNewCode" in str(row["evidence"])
+
+
+def test_scan_reads_rows_copied_from_the_cloudwatch_console(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows_file = tmp_path / "console.txt"
+    rows_file.write_text(
+        "| 1661392701632 | 2022-08-25T01:58:21,510 [WARN ] W-9000-model_1.0 Aggregator - "
+        "kaboom: fatal error | AllTraffic/i-0ebe254fbdc09af06 |\n"
+        "-- | --\n"
+        "2020-06-08T09:15:51.852+02:00 | another fatal error in the worker\n"
+    )
+    _, rows, _ = run(capsys, "scan", "--json", str(rows_file))
+    by_evidence = {str(r["evidence"][0]): r for r in rows}  # type: ignore[index]
+    first = by_evidence[
+        "2022-08-25T01:58:21,510 [WARN ] W-9000-model_1.0 Aggregator - kaboom: fatal error"
+    ]
+    assert (first["variant"], first["instance"]) == ("AllTraffic", "i-0ebe254fbdc09af06")
+    assert first["first_seen"] == "2022-08-25T01:58:21.632000+00:00"
+    second = by_evidence["another fatal error in the worker"]
+    assert second["first_seen"] == "2020-06-08T09:15:51.852000+02:00"

@@ -58,9 +58,11 @@ def _finding(rule: Rule, verdict: Verdict, event: Event, file: str | None) -> Fi
     evidence = [verdict.evidence]
     if rule.category == UNCLASSIFIED:
         evidence = [headline or verdict.evidence]
-        values["template"] = mask(body(evidence[0].strip()))
     elif headline and headline != verdict.evidence:
         evidence.append(headline)
+    # What the evidence says once its variable parts are masked: the catch-all and the
+    # vocabulary fallbacks put it in their titles, so different messages stay different problems.
+    values["template"] = mask(body(evidence[0].strip()))
     title = render(rule.title, values)
     stamps = [r.timestamp for r in event.records if r.timestamp is not None]
     return Finding(
@@ -69,7 +71,7 @@ def _finding(rule: Rule, verdict: Verdict, event: Event, file: str | None) -> Fi
         severity=rule.severity,
         title=title,
         fix=render(rule.fix, values),
-        template=values.get("template", title),
+        template=title,
         cloud=values.get("cloud"),
         endpoint=values.get("endpoint"),
         variant=values.get("variant"),

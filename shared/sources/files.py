@@ -25,6 +25,7 @@ _LEADING_TIME = re.compile(
     r"\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
 )
 _CSV_EXPORT = re.compile(r'\d{10,13},"')
+_CELL_TIME = re.compile(r"\d{13}|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?")
 _TAIL_LINE = re.compile(
     r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) "
     r"([A-Za-z0-9][\w.-]*/i-[0-9a-f]+(?:/[\w.-]+)?) (.*)\Z",
@@ -100,6 +101,10 @@ def _lines(stream: IO[bytes], name: str, report: Report) -> Iterator[bytes]:
 
 def parse_line(text: str, name: str, number: int, report: Report) -> LogRecord:
     """One line to a record, recognising JSON-lines and CSV exports; anything else is text."""
+    if "|" in text[:40]:
+        record = _from_table_row(text, name, number)
+        if record is not None:
+            return record
     first = text[:1]
     if first == "{" and text.rstrip().endswith("}"):
         try:
@@ -129,6 +134,29 @@ def parse_line(text: str, name: str, number: int, report: Report) -> LogRecord:
                 **sagemaker_stream(stream, strict=True),
             )
     return LogRecord(message=text, timestamp=_leading_time(text), source=name, line=number)
+
+
+def _from_table_row(text: str, name: str, number: int) -> LogRecord | None:
+    """A row copied from the CloudWatch console: ``| timestamp | message | stream |``.
+
+    The stream column is optional; a row is recognised only when its first cell is a timestamp.
+    """
+    cells = [cell.strip() for cell in text.strip().strip("|").split("|")]
+    if len(cells) < 2 or not _CELL_TIME.fullmatch(cells[0]):
+        return None
+    stream = cells[-1] if len(cells) > 2 and sagemaker_stream(cells[-1], strict=True) else None
+    message = "|".join(cells[1:-1] if stream else cells[1:]).strip()
+    if message[:1] == "|" or not message:
+        return None
+    return LogRecord(
+        message=message,
+        cloud="aws" if stream else None,
+        timestamp=parse_time(cells[0]),
+        source=name,
+        stream=stream,
+        line=number,
+        **sagemaker_stream(stream, strict=True),
+    )
 
 
 def _leading_time(text: str) -> Any:
