@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.rulebook.errors import RulebookError, describe
-from shared.rulebook.load import Rulebook, builtin_rulebook, parse_yaml
+from shared.rulebook.load import Rulebook, builtin_rulebook, parse_yaml, without_extensions
 from shared.rulebook.schema import Extractor, IgnoreRule, Rule, RuleFile
 
 CONFIG_ENV = "MEDIC_CONFIG"
@@ -53,7 +53,7 @@ def load_config(path: str | Path) -> Config:
     if not isinstance(data, dict):
         raise ConfigError([f"{where}: the top level must be a mapping of settings"])
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(without_extensions(data))
     except ValidationError as exc:
         raise ConfigError(describe(exc, data, where, text)) from None
 

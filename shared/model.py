@@ -138,6 +138,8 @@ class Finding:
     fields: dict[str, str] = field(default_factory=dict)
     #: Order of first occurrence within one run, used to sort findings of equal severity.
     seq: int = 0
+    #: From a fallback or the catch-all (a rule of negative priority) rather than a diagnosis.
+    generic: bool = False
 
     def key(self) -> tuple[str | None, ...]:
         """Identity of the problem: where it happened, which rule, which message template."""

@@ -85,6 +85,7 @@ def _finding(rule: Rule, verdict: Verdict, event: Event, file: str | None) -> Fi
         commands=[render(c, values, shell=True) for c in rule.commands_for(values.get("cloud"))],
         docs=rule.docs,
         fields=values,
+        generic=rule.priority < 0,
     )
 
 
@@ -121,8 +122,8 @@ class FindingSet:
         return len(self._by_key)
 
     def ordered(self) -> list[Finding]:
-        """Most severe first; a diagnosis before an unclassified line; then first occurrence."""
+        """Most severe first; a diagnosis before a fallback's reading; then first occurrence."""
         return sorted(
             self._by_key.values(),
-            key=lambda f: (-SEVERITY_RANK[f.severity], f.category == UNCLASSIFIED, f.seq),
+            key=lambda f: (-SEVERITY_RANK[f.severity], f.generic, f.seq),
         )

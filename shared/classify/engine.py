@@ -97,7 +97,11 @@ class Engine:
         for order in sorted({self._owner[i] for i in hits}):
             compiled = self._rules[order]
             priority = compiled.rule.priority
-            if multiline and isinstance(compiled.rule, IgnoreRule):
+            if (
+                multiline
+                and isinstance(compiled.rule, IgnoreRule)
+                and not compiled.rule.whole_event
+            ):
                 # A harmless line inside a traceback or error body does not make it harmless:
                 # there an ignore rule only wins when nothing else, not even the fallback, does.
                 priority = min(priority, IGNORE_IN_MULTILINE)

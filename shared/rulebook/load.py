@@ -64,12 +64,19 @@ def parse_yaml(text: str, where: str) -> Any:
         raise RulebookError([f"{where}: not valid YAML: {exc}"]) from None
 
 
+def without_extensions(data: Any) -> Any:
+    """Top-level ``x-…`` keys hold YAML anchors shared by several rules; they are not settings."""
+    if isinstance(data, dict):
+        return {k: v for k, v in data.items() if not str(k).startswith("x-")}
+    return data
+
+
 def validate_rule_file(data: Any, where: str, text: str | None = None) -> RuleFile:
     """Check one file's data against the schema; every problem is reported, not just the first."""
     if data is None:
         return RuleFile()
     try:
-        return RuleFile.model_validate(data)
+        return RuleFile.model_validate(without_extensions(data))
     except ValidationError as exc:
         raise RulebookError(describe(exc, data, where, text)) from None
 

@@ -148,6 +148,9 @@ class IgnoreRule(_Strict):
     id: RuleId
     priority: int = Field(default=100, ge=-1000, le=1000)
     reason: str = Field(min_length=1)
+    #: Whether the rule describes a whole multi-line event (a known-harmless traceback). Other
+    #: ignore rules only silence single lines: grouped with an error, they do not hide it.
+    whole_event: bool = False
     match: Match
     examples: list[str] = Field(default_factory=list)
     counterexamples: list[str] = Field(default_factory=list)
