@@ -41,34 +41,41 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
+    """One rule ready for matching; ``*_ids`` are its patterns' indices in the set."""
+
     rule: Rule | IgnoreRule
     order: int
     any: tuple[Any, ...]
     all: tuple[Any, ...]
-    none: tuple[Any, ...]
+    all_ids: frozenset[int]
+    none_ids: frozenset[int]
 
 
 class Engine:
-    """A rulebook compiled for matching: the prefilter set plus each rule's own patterns."""
+    """A rulebook compiled for matching: one RE2 set holding every rule's ``any``, ``all`` and
+    ``none`` patterns, plus each rule's ``any`` patterns alone for evidence and fields."""
 
     def __init__(self, rulebook: Rulebook) -> None:
         options = _options()
         self._set = re2.Set.SearchSet(_options(_SET_MEMORY))
-        self._owner: list[int] = []
+        self._owner: dict[int, int] = {}  # set index of an ``any`` pattern -> rule order
         self._rules: list[_Compiled] = []
         candidates: Sequence[Rule | IgnoreRule] = (*rulebook.rules, *rulebook.ignore)
         for order, rule in enumerate(candidates):
-            compiled = _Compiled(
-                rule=rule,
-                order=order,
-                any=tuple(re2.compile(p, options) for p in rule.match.any),
-                all=tuple(re2.compile(p, options) for p in rule.match.all),
-                none=tuple(re2.compile(p, options) for p in rule.match.none),
-            )
-            self._rules.append(compiled)
             for pattern in rule.match.any:
-                self._set.Add(pattern)
-                self._owner.append(order)
+                self._owner[self._set.Add(pattern)] = order
+            all_ids = frozenset(self._set.Add(p) for p in rule.match.all)
+            none_ids = frozenset(self._set.Add(p) for p in rule.match.none)
+            self._rules.append(
+                _Compiled(
+                    rule=rule,
+                    order=order,
+                    any=tuple(re2.compile(p, options) for p in rule.match.any),
+                    all=tuple(re2.compile(p, options) for p in rule.match.all),
+                    all_ids=all_ids,
+                    none_ids=none_ids,
+                )
+            )
         try:
             self._set.Compile()
         except re2.error:
@@ -85,27 +92,27 @@ class Engine:
     def match(self, text: str) -> Verdict | None:
         """The winning rule for an event text, or ``None`` when no rule applies.
 
-        The set says which patterns match; only the rules of the highest priority among those
-        that apply are searched again, for their evidence position and fields.
+        One pass of the set says which patterns match, and so which rules apply; only the rules
+        of the highest priority among those are searched again, for evidence and fields.
         """
         hits = self._set.Match(text)
         if not hits:
             return None
+        matched = set(hits)
         multiline = "\n" in text
         tier: list[_Compiled] = []
         top = -(10**9)
-        for order in sorted({self._owner[i] for i in hits}):
+        for order in sorted({self._owner[i] for i in hits if i in self._owner}):
             compiled = self._rules[order]
-            priority = compiled.rule.priority
-            if (
-                multiline
-                and isinstance(compiled.rule, IgnoreRule)
-                and not compiled.rule.whole_event
-            ):
+            if not compiled.all_ids <= matched or not compiled.none_ids.isdisjoint(matched):
+                continue
+            rule = compiled.rule
+            priority = rule.priority
+            if multiline and isinstance(rule, IgnoreRule) and not rule.whole_event:
                 # A harmless line inside a traceback or error body does not make it harmless:
                 # there an ignore rule only wins when nothing else, not even the fallback, does.
                 priority = min(priority, IGNORE_IN_MULTILINE)
-            if priority < top or not _applies(compiled, text):
+            if priority < top:
                 continue
             if priority > top:
                 top, tier = priority, []
@@ -157,15 +164,6 @@ def _first_match(patterns: tuple[Any, ...], text: str) -> Any:
         if found is not None:
             return found
     return None
-
-
-def _applies(compiled: _Compiled, text: str) -> bool:
-    """The rule's ``all`` patterns all match and none of its ``none`` patterns does."""
-    if not compiled.all and not compiled.none:
-        return True
-    if any(p.search(text) is None for p in compiled.all):
-        return False
-    return not any(p.search(text) is not None for p in compiled.none)
 
 
 def _line_at(text: str, position: int) -> str:
