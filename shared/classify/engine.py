@@ -119,7 +119,8 @@ class Engine:
             tier.append(compiled)
         if not tier:
             return None
-        if len(tier) == 1 and isinstance(tier[0].rule, IgnoreRule):
+        if all(isinstance(c.rule, IgnoreRule) for c in tier):
+            # Silenced: which harmless pattern it was does not matter, so no second search.
             return Verdict(rule=tier[0].rule, fields={}, evidence="", position=-1)
         best: tuple[int, int] | None = None
         winner: tuple[_Compiled, Any] | None = None
