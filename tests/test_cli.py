@@ -229,3 +229,23 @@ def test_scan_reads_rows_copied_from_the_cloudwatch_console(
     assert first["first_seen"] == "2022-08-25T01:58:21.632000+00:00"
     second = by_evidence["another fatal error in the worker"]
     assert second["first_seen"] == "2020-06-08T09:15:51.852000+02:00"
+
+
+def test_scan_reads_docker_compose_prefixes_as_the_container(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SageMaker local mode prints `docker compose` logs: the prefix names the container."""
+    log = tmp_path / "local.log"
+    prefix = "algo-1-pmyh1_1  | 2019-11-11 16:31:06,305 [INFO ] W-9022-model-stdout Worker - "
+    log.write_text(
+        prefix
+        + "Traceback (most recent call last):\n"
+        + prefix
+        + '  File "/opt/ml/code/inference.py", line 3, in predict_fn\n'
+        + prefix
+        + "RuntimeError: kaboom in the handler\n"
+    )
+    _, rows, _ = run(capsys, "scan", "--json", str(log))
+    [row] = rows
+    assert row["container"] == "algo-1-pmyh1_1"
+    assert row["count"] == 1

@@ -117,3 +117,13 @@ def test_padded_level_lines_are_separate_events() -> None:
         "2023-08-01T12:00:01.123456Z  WARN text_generation_launcher: No safetensors weights found",
     ]
     assert [len(e.lines) for e in events(records(lines))] == [1, 1]
+
+
+def test_an_error_line_ending_in_a_colon_takes_the_line_it_announces() -> None:
+    lines = [
+        "ParamValidationError: Parameter validation failed:",
+        'Unknown parameter in OutputConfig: "S3FailurePath", must be one of: S3OutputPath',
+        "Loaded settings:",
+        "workers=2",
+    ]
+    assert [len(e.lines) for e in events(records(lines))] == [2, 1, 1]

@@ -77,6 +77,7 @@ class _Open:
     chars: int = 0
     in_traceback: bool = False
     seen_traceback: bool = False
+    announces: bool = False
     after_chain_marker: bool = False
     depth: int = 0
 
@@ -93,6 +94,8 @@ class _Open:
 
     def _observe(self, text: str, index: int) -> None:
         stripped = text.strip()
+        # "ParamValidationError: Parameter validation failed:" announces the line that follows.
+        self.announces = stripped.endswith(":") and _INTRO.search(stripped) is not None
         if stripped.endswith(_TB_HEADER):
             self.in_traceback, self.after_chain_marker = True, False
             self.seen_traceback = True
@@ -113,7 +116,7 @@ class _Open:
         """Whether a record whose first line body is ``first`` belongs to this event."""
         if len(self.event.lines) >= MAX_EVENT_LINES or self.chars >= MAX_EVENT_CHARS:
             return False
-        if self.in_traceback or first[:1] in (" ", "\t", "}", "]"):
+        if self.in_traceback or self.announces or first[:1] in (" ", "\t", "}", "]"):
             return True
         if first.startswith(_CONTINUATION_STARTS):
             return True

@@ -12,7 +12,7 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
 from shared.model import LogRecord
@@ -24,6 +24,7 @@ MAX_LINE_BYTES = 64 * 1024
 _LEADING_TIME = re.compile(
     r"\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
 )
+_COMPOSE = re.compile(r"([A-Za-z0-9][\w.-]{0,62})\s+\| (.*)\Z", re.DOTALL)
 _CSV_EXPORT = re.compile(r'\d{10,13},"')
 _CELL_TIME = re.compile(r"\d{13}|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?")
 _TAIL_LINE = re.compile(
@@ -101,8 +102,8 @@ def _lines(stream: IO[bytes], name: str, report: Report) -> Iterator[bytes]:
 
 def parse_line(text: str, name: str, number: int, report: Report) -> LogRecord:
     """One line to a record, recognising JSON-lines and CSV exports; anything else is text."""
-    if "|" in text[:40]:
-        record = _from_table_row(text, name, number)
+    if "|" in text[:80]:
+        record = _from_table_row(text, name, number) or _from_compose(text, name, number, report)
         if record is not None:
             return record
     first = text[:1]
@@ -157,6 +158,18 @@ def _from_table_row(text: str, name: str, number: int) -> LogRecord | None:
         line=number,
         **sagemaker_stream(stream, strict=True),
     )
+
+
+def _from_compose(text: str, name: str, number: int, report: Report) -> LogRecord | None:
+    """A line of ``docker compose logs`` (SageMaker local mode): ``algo-1-x_1  | message``.
+
+    The prefix names the container; the rest is parsed as a line of its own.
+    """
+    match = _COMPOSE.match(text)
+    if match is None:
+        return None
+    inner = parse_line(match.group(2), name, number, report)
+    return replace(inner, container=inner.container or match.group(1), stream=match.group(1))
 
 
 def _leading_time(text: str) -> Any:
