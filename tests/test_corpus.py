@@ -19,6 +19,7 @@ DEV = ROOT.parent / "shared" / "corpus" / "dev-cases.jsonl"
 HOLDOUT = ROOT / "tests" / "corpus" / "holdout.jsonl"
 HOLDOUT2 = ROOT / "tests" / "corpus" / "holdout2.jsonl"
 HOLDOUT3 = ROOT / "tests" / "corpus" / "holdout3.jsonl"
+HOLDOUT4 = ROOT / "tests" / "corpus" / "holdout4.jsonl"
 CLASSIFIER = Classifier()
 
 
@@ -58,30 +59,24 @@ def evaluate(cases: list[dict[str, Any]]) -> tuple[float, float, list[str]]:
     return right / len(cases), (named / with_place if with_place else 1.0), misses
 
 
-def test_dev_corpus_category_accuracy_and_places() -> None:
-    accuracy, places, misses = evaluate(_cases(DEV))
-    assert accuracy >= 0.95, "\n".join(misses)
-    assert places >= 0.90, "\n".join(misses)
+# (set, category floor, place floor). Each held-out set was collected from public threads by
+# someone who had not seen the rules, and measured before any rule was written against it:
+# first measurements (category, place) were holdout 0.53/0.87 (with a partial rulebook),
+# holdout2 0.72/0.76, holdout3 0.71/0.91, holdout4 0.66/0.50 (2 places). Rules were then widened
+# by message family; these floors keep what was gained.
+CORPORA = [
+    pytest.param(DEV, 0.95, 0.90, id="dev"),
+    pytest.param(HOLDOUT, 0.95, 0.90, id="holdout"),
+    pytest.param(HOLDOUT2, 0.95, 0.90, id="holdout2"),
+    pytest.param(HOLDOUT3, 0.85, 0.90, id="holdout3"),
+    pytest.param(HOLDOUT4, 0.90, 0.90, id="holdout4"),
+]
 
 
-def test_holdout_corpus_generalises() -> None:
-    """The first held-out set; rules were widened (by message family) after measuring it."""
-    accuracy, places, misses = evaluate(_cases(HOLDOUT))
-    assert accuracy >= 0.90, "\n".join(misses)
-    assert places >= 0.90, "\n".join(misses)
-
-
-def test_second_holdout_corpus_generalises() -> None:
-    """The second held-out set: 0.72 of first categories and 0.76 of named places when first
-    measured; rules were then widened by message family, as for the first set."""
-    accuracy, places, misses = evaluate(_cases(HOLDOUT2))
-    assert accuracy >= 0.90, "\n".join(misses)
-    assert places >= 0.90, "\n".join(misses)
-
-
-def test_third_holdout_corpus_does_not_regress() -> None:
-    """The third held-out set: 0.71 of first categories and 0.91 of named places when first
-    measured, 0.86 after the vocabulary fallbacks. A floor against regressions."""
-    accuracy, places, misses = evaluate(_cases(HOLDOUT3))
-    assert accuracy >= 0.85, "\n".join(misses)
-    assert places >= 0.90, "\n".join(misses)
+@pytest.mark.parametrize(("path", "category_floor", "place_floor"), CORPORA)
+def test_real_messages_get_the_right_category_and_place(
+    path: Path, category_floor: float, place_floor: float
+) -> None:
+    accuracy, places, misses = evaluate(_cases(path))
+    assert accuracy >= category_floor, "\n".join(misses)
+    assert places >= place_floor, "\n".join(misses)
