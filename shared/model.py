@@ -121,7 +121,6 @@ class Finding:
     severity: Severity
     title: str
     fix: str
-    template: str
     cloud: str | None = None
     endpoint: str | None = None
     variant: str | None = None
@@ -142,7 +141,8 @@ class Finding:
     generic: bool = False
 
     def key(self) -> tuple[str | None, ...]:
-        """Identity of the problem: where it happened, which rule, which message template."""
+        """Identity of the problem: where it happened, which rule, and the rendered title (which
+        carries the rule's key values, or the masked message for fallbacks and the catch-all)."""
         return (
             self.file,
             self.cloud,
@@ -151,7 +151,7 @@ class Finding:
             self.deployment,
             self.container,
             self.rule,
-            self.template,
+            self.title,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -27,7 +27,7 @@ class Classifier:
         self.engine = Engine(self.rulebook)
 
     def classify_event(self, event: Event, *, file: str | None = None) -> Finding | None:
-        """The finding for one event, or ``None`` for a harmless or unrecognised-benign one."""
+        """The finding for one event, or ``None`` when it is harmless or no rule applies."""
         verdict = self.engine.match(event.text)
         if verdict is None or not isinstance(verdict.rule, Rule):
             return None
@@ -71,7 +71,6 @@ def _finding(rule: Rule, verdict: Verdict, event: Event, file: str | None) -> Fi
         severity=rule.severity,
         title=title,
         fix=render(rule.fix, values),
-        template=title,
         cloud=values.get("cloud"),
         endpoint=values.get("endpoint"),
         variant=values.get("variant"),
