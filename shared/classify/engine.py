@@ -1,7 +1,8 @@
 """Matching one event text against the whole rulebook in one pass.
 
-Every rule's ``any`` patterns go into a single RE2 set, so an event is scanned once whatever the
-number of rules; only the few rules the set reports are looked at further. RE2 runs in time
+Every pattern of every rule (``any``, ``all`` and ``none``) goes into a single RE2 set, so an
+event is scanned once whatever the number of rules, and the set's answer alone says which rules
+apply; only the winner is searched again for its evidence line and fields. RE2 runs in time
 linear in the text, so neither built-in nor user patterns can backtrack catastrophically.
 """
 
@@ -31,12 +32,12 @@ def _options(max_mem: int | None = None) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The rule that won an event, the fields its patterns extracted, and the evidence line."""
+    """The rule that won an event, the fields its patterns extracted, and the evidence line
+    (empty when an ignore rule won: nothing is reported, so nothing is searched for)."""
 
     rule: Rule | IgnoreRule
     fields: dict[str, str]
     evidence: str
-    position: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +122,7 @@ class Engine:
             return None
         if all(isinstance(c.rule, IgnoreRule) for c in tier):
             # Silenced: which harmless pattern it was does not matter, so no second search.
-            return Verdict(rule=tier[0].rule, fields={}, evidence="", position=-1)
+            return Verdict(rule=tier[0].rule, fields={}, evidence="")
         best: tuple[int, int] | None = None
         winner: tuple[_Compiled, Any] | None = None
         for compiled in tier:
@@ -139,7 +140,6 @@ class Engine:
             rule=compiled.rule,
             fields={} if ignored else self._fields(compiled, found, text),
             evidence=_line_at(text, found.start()),
-            position=found.start(),
         )
 
     def _fields(self, compiled: _Compiled, found: Any, text: str) -> dict[str, str]:

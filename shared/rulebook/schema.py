@@ -33,11 +33,6 @@ _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
 
 
-def re2_options() -> re2.Options:
-    """RE2 options used for every rule pattern: quiet on errors, generous memory for big sets."""
-    return _OPTIONS
-
-
 def _compile(pattern: str) -> str:
     """Accept a pattern only if RE2 compiles it and its group names are lowercase identifiers."""
     try:
