@@ -249,3 +249,7 @@ def test_scan_reads_docker_compose_prefixes_as_the_container(
     [row] = rows
     assert row["container"] == "algo-1-pmyh1_1"
     assert row["count"] == 1
+    levelled = tmp_path / "levels.log"
+    levelled.write_text("ERROR | worker pool failed to start\n")
+    _, rows, _ = run(capsys, "scan", "--json", str(levelled))
+    assert rows[0]["container"] is None

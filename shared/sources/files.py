@@ -25,6 +25,7 @@ _LEADING_TIME = re.compile(
     r"\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
 )
 _COMPOSE = re.compile(r"([A-Za-z0-9][\w.-]{0,62})\s+\| (.*)\Z", re.DOTALL)
+_LEVELS = frozenset({"TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL"})
 _CSV_EXPORT = re.compile(r'\d{10,13},"')
 _CELL_TIME = re.compile(r"\d{13}|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?")
 _TAIL_LINE = re.compile(
@@ -166,7 +167,7 @@ def _from_compose(text: str, name: str, number: int, report: Report) -> LogRecor
     The prefix names the container; the rest is parsed as a line of its own.
     """
     match = _COMPOSE.match(text)
-    if match is None:
+    if match is None or match.group(1).upper() in _LEVELS:
         return None
     inner = parse_line(match.group(2), name, number, report)
     return replace(inner, container=inner.container or match.group(1), stream=match.group(1))
