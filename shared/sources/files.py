@@ -73,15 +73,12 @@ Report = Callable[[Problem], None]
 
 def read_records(stream: IO[bytes], name: str, report: Report) -> Iterator[LogRecord]:
     """Records of one file, in order; problems go to ``report`` and never stop the reading."""
-    for number, raw in enumerate(_lines(stream, name, report), start=1):
+    for number, (raw, size) in enumerate(_lines(stream, name, report), start=1):
         if b"\x00" in raw:
             report(Problem(name, number, "binary data (NUL bytes): line skipped"))
             continue
-        if len(raw) > MAX_LINE_BYTES:
-            report(
-                Problem(name, number, f"line of {len(raw)} bytes cut to the first {MAX_LINE_BYTES}")
-            )
-            raw = raw[:MAX_LINE_BYTES]
+        if size > len(raw):
+            report(Problem(name, number, f"line of {size} bytes cut to the first {len(raw)}"))
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -94,9 +91,25 @@ def read_records(stream: IO[bytes], name: str, report: Report) -> Iterator[LogRe
             yield parse_line(text, name, number, report)
 
 
-def _lines(stream: IO[bytes], name: str, report: Report) -> Iterator[bytes]:
+def _lines(stream: IO[bytes], name: str, report: Report) -> Iterator[tuple[bytes, int]]:
+    """Each line, at most :data:`MAX_LINE_BYTES` of it, with its full size in bytes.
+
+    The rest of an overlong line is read and dropped in chunks, so memory stays bounded
+    whatever the input.
+    """
     try:
-        yield from stream
+        while True:
+            raw = stream.readline(MAX_LINE_BYTES)
+            if not raw:
+                return
+            size = len(raw)
+            if size == MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while True:
+                    rest = stream.readline(MAX_LINE_BYTES)
+                    size += len(rest)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+            yield raw, size
     except OSError as exc:
         report(Problem(name, None, f"read failed: {exc}"))
 
