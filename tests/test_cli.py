@@ -219,6 +219,9 @@ def test_scan_reads_rows_copied_from_the_cloudwatch_console(
         "kaboom: fatal error | AllTraffic/i-0ebe254fbdc09af06 |\n"
         "-- | --\n"
         "2020-06-08T09:15:51.852+02:00 | another fatal error in the worker\n"
+        "2025-01-15T10:16:06.329-08:002025-01-15T18:16:06,223 [ERROR] W-9000-m Worker - "
+        "third fatal error | 2025-01-15T18:16:06,223 [ERROR] W-9000-m Worker - third fatal error"
+        " | AllTraffic/i-098f59f854f0cab5b\n"
     )
     _, rows, _ = run(capsys, "scan", "--json", str(rows_file))
     by_evidence = {str(r["evidence"][0]): r for r in rows}  # type: ignore[index]
@@ -229,6 +232,11 @@ def test_scan_reads_rows_copied_from_the_cloudwatch_console(
     assert first["first_seen"] == "2022-08-25T01:58:21.632000+00:00"
     second = by_evidence["another fatal error in the worker"]
     assert second["first_seen"] == "2020-06-08T09:15:51.852000+02:00"
+    third = by_evidence["2025-01-15T18:16:06,223 [ERROR] W-9000-m Worker - third fatal error"]
+    assert (third["variant"], third["first_seen"]) == (
+        "AllTraffic",
+        "2025-01-15T10:16:06.329000-08:00",
+    )
 
 
 def test_scan_reads_docker_compose_prefixes_as_the_container(

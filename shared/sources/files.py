@@ -116,7 +116,7 @@ def _lines(stream: IO[bytes], name: str, report: Report) -> Iterator[tuple[bytes
 
 def parse_line(text: str, name: str, number: int, report: Report) -> LogRecord:
     """One line to a record, recognising JSON-lines and CSV exports; anything else is text."""
-    if "|" in text[:80]:
+    if "|" in text:
         record = _from_table_row(text, name, number) or _from_compose(text, name, number, report)
         if record is not None:
             return record
@@ -154,19 +154,26 @@ def parse_line(text: str, name: str, number: int, report: Report) -> LogRecord:
 def _from_table_row(text: str, name: str, number: int) -> LogRecord | None:
     """A row copied from the CloudWatch console: ``| timestamp | message | stream |``.
 
-    The stream column is optional; a row is recognised only when its first cell is a timestamp.
+    The console's expanded view also glues the timestamp to the message in the first column and
+    repeats the message in the next one; the stream column is optional. A row is recognised
+    only when its first cell starts with a timestamp.
     """
     cells = [cell.strip() for cell in text.strip().strip("|").split("|")]
-    if len(cells) < 2 or not _CELL_TIME.fullmatch(cells[0]):
+    stamp = _CELL_TIME.match(cells[0]) if len(cells) >= 2 else None
+    if stamp is None:
         return None
     stream = cells[-1] if len(cells) > 2 and sagemaker_stream(cells[-1], strict=True) else None
-    message = "|".join(cells[1:-1] if stream else cells[1:]).strip()
-    if message[:1] == "|" or not message:
+    middle = cells[1:-1] if stream else cells[1:]
+    glued = cells[0][stamp.end() :].strip()
+    if glued:
+        middle = [glued] + [cell for cell in middle if cell != glued]
+    message = " | ".join(middle).strip()
+    if not message:
         return None
     return LogRecord(
         message=message,
         cloud="aws" if stream else None,
-        timestamp=parse_time(cells[0]),
+        timestamp=parse_time(stamp.group(0)),
         source=name,
         stream=stream,
         line=number,
