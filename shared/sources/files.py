@@ -139,15 +139,7 @@ def parse_line(text: str, name: str, number: int, report: Report) -> LogRecord:
         tail = _TAIL_LINE.match(text)
         if tail:
             when, stream, message = tail.groups()
-            return LogRecord(
-                message=message,
-                cloud="aws",
-                timestamp=parse_time(when),
-                source=name,
-                stream=stream,
-                line=number,
-                **sagemaker_stream(stream, strict=True),
-            )
+            return _exported(message, when, stream, name, number)
     return LogRecord(message=text, timestamp=_leading_time(text), source=name, line=number)
 
 
@@ -170,14 +162,20 @@ def _from_table_row(text: str, name: str, number: int) -> LogRecord | None:
     message = " | ".join(middle).strip()
     if not message:
         return None
+    return _exported(message, stamp.group(0), stream, name, number)
+
+
+def _exported(message: str, when: str, stream: str | None, name: str, number: int) -> LogRecord:
+    """A line exported from CloudWatch with its time and, maybe, its SageMaker stream."""
+    where = sagemaker_stream(stream, strict=True)
     return LogRecord(
         message=message,
-        cloud="aws" if stream else None,
-        timestamp=parse_time(stamp.group(0)),
+        cloud="aws" if where else None,
+        timestamp=parse_time(when),
         source=name,
         stream=stream,
         line=number,
-        **sagemaker_stream(stream, strict=True),
+        **where,
     )
 
 
@@ -208,16 +206,7 @@ def _from_csv(text: str, name: str, number: int) -> LogRecord | None:
         return None
     if len(row) < 2:
         return None
-    stream = row[2] if len(row) > 2 else None
-    return LogRecord(
-        message=row[1],
-        cloud="aws" if stream and sagemaker_stream(stream, strict=True) else None,
-        timestamp=parse_time(row[0]),
-        source=name,
-        stream=stream,
-        line=number,
-        **sagemaker_stream(stream, strict=True),
-    )
+    return _exported(row[1], row[0], row[2] if len(row) > 2 else None, name, number)
 
 
 def _from_json(data: dict[str, Any], text: str, name: str, number: int) -> LogRecord | None:
