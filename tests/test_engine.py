@@ -154,8 +154,13 @@ def test_findings_are_ordered_by_severity_then_first_occurrence(tmp_path: Path) 
         )
     )
     classifier = Classifier(load_config(path).rulebook(str(path)))
-    text = "ZorkSlow on invoke\nweird failure here\nZorkCrash seen"
-    assert [f.rule for f in scan_text(classifier, text)] == ["t.crit", "unclassified", "t.warn"]
+    text = "ZorkSlow on invoke\nweird failure here\naccess denied to bucket x\nZorkCrash seen"
+    assert [f.rule for f in scan_text(classifier, text)] == [
+        "t.crit",
+        "fallback.permission-denied",
+        "unclassified",
+        "t.warn",
+    ]
 
 
 def test_prefilter_cost_does_not_depend_on_rule_count_for_quiet_lines() -> None:

@@ -121,8 +121,14 @@ class FindingSet:
         return len(self._by_key)
 
     def ordered(self) -> list[Finding]:
-        """Most severe first; a diagnosis before a fallback's reading; then first occurrence."""
+        """Most severe first; then a diagnosis, a fallback's reading of the words, and last the
+        catch-all that knows nothing; then first occurrence."""
         return sorted(
             self._by_key.values(),
-            key=lambda f: (-SEVERITY_RANK[f.severity], f.generic, f.seq),
+            key=lambda f: (
+                -SEVERITY_RANK[f.severity],
+                f.generic,
+                f.category == UNCLASSIFIED,
+                f.seq,
+            ),
         )
