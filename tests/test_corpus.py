@@ -61,8 +61,8 @@ def evaluate(cases: list[dict[str, Any]]) -> tuple[float, float, list[str]]:
     return right / len(cases), (named / with_place if with_place else 1.0), misses
 
 
-# (set, category floor, place floor). Each held-out set was collected from public threads by
-# someone who had not seen the rules, and measured before any rule was written against it:
+# (set, category floor, place floor). Each held-out set was gathered from public threads
+# independently of the rules, and measured before any rule was written against it:
 # first measurements (category, place) were holdout 0.53/0.80 (with a partial rulebook),
 # holdout2 0.72/0.76, holdout3 0.71/0.91, holdout4 0.66/0.50 (2 places), holdout5 0.79/0.67
 # (6 places), holdout6 0.42/0.33 (6 places; gathered from what earlier sets had left, so more
