@@ -1,7 +1,7 @@
 """Regression on real user-posted messages: the first finding's category must be one a careful
 reader accepts, the place it names must be the one the message names, and harmless lines must
-produce nothing. The dev corpus lives in the reference kit beside the repository; the held-out
-set in tests/corpus was collected separately from the rules."""
+produce nothing. The reference set lives beside the repository (``../shared/corpus``); the
+held-out sets in tests/corpus were gathered independently of the rules."""
 
 from __future__ import annotations
 
