@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.rulebook.errors import RulebookError, describe
 from shared.rulebook.load import Rulebook, builtin_rulebook, parse_yaml, without_extensions
 from shared.rulebook.schema import Extractor, IgnoreRule, Rule, RuleFile
+
+if TYPE_CHECKING:
+    from shared.classify.classifier import Classifier
 
 CONFIG_ENV = "MEDIC_CONFIG"
 
@@ -35,6 +38,14 @@ class Config(BaseModel):
         """The built-in rulebook with this config's rules added or overriding."""
         extra = RuleFile(rules=self.rules, ignore=self.ignore, extractors=self.extractors)
         return builtin_rulebook().with_overrides(extra, where)
+
+
+def classifier_from_config(explicit: str | None = None) -> Classifier:
+    """A classifier for the built-in rulebook plus the rules of the config in force."""
+    from shared.classify.classifier import Classifier
+
+    config, where = config_from_env(explicit)
+    return Classifier(config.rulebook(where or "config"))
 
 
 def load_config(path: str | Path) -> Config:

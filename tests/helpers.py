@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from shared.classify.classifier import Classifier, FindingSet, events
+from shared.classify.classifier import Classifier, FindingSet
 from shared.model import Finding
 from shared.sources.files import Problem, read_records
 
@@ -13,8 +13,7 @@ def scan_text(classifier: Classifier, text: str, name: str = "example.log") -> l
     """Findings for a log text, exactly as ``medic scan`` would produce them for a file."""
     problems: list[Problem] = []
     findings = FindingSet()
-    for event in events(read_records(io.BytesIO(text.encode()), name, problems.append)):
-        finding = classifier.classify_event(event, file=name)
-        if finding is not None:
-            findings.add(finding)
+    classifier.collect(
+        read_records(io.BytesIO(text.encode()), name, problems.append), findings, file=name
+    )
     return findings.ordered()

@@ -36,11 +36,17 @@ class Classifier:
     def classify(self, records: Iterable[LogRecord], *, file: str | None = None) -> list[Finding]:
         """Findings for a sequence of records, merged per problem, most severe first."""
         findings = FindingSet()
+        self.collect(records, findings, file=file)
+        return findings.ordered()
+
+    def collect(
+        self, records: Iterable[LogRecord], findings: FindingSet, *, file: str | None = None
+    ) -> None:
+        """Classify one stream of records into ``findings`` (shared across several streams)."""
         for event in events(records):
             finding = self.classify_event(event, file=file)
             if finding is not None:
                 findings.add(finding)
-        return findings.ordered()
 
 
 def events(records: Iterable[LogRecord]) -> Iterator[Event]:
@@ -116,9 +122,6 @@ class FindingSet:
             if len(known.evidence) < MAX_EVIDENCE_LINES and line not in known.evidence:
                 known.evidence.append(line)
         return known
-
-    def __len__(self) -> int:
-        return len(self._by_key)
 
     def ordered(self) -> list[Finding]:
         """Most severe first; then a diagnosis, a fallback's reading of the words, and last the

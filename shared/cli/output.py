@@ -11,6 +11,11 @@ from shared.model import Finding
 _WHERE = ("cloud", "endpoint", "variant", "deployment", "instance", "container")
 
 
+def print_findings(findings: list[Finding], *, as_json: bool, out: TextIO) -> None:
+    """The findings in the format the user asked for."""
+    (print_json if as_json else print_text)(findings, out)
+
+
 def print_json(findings: Iterable[Finding], out: TextIO) -> None:
     """One finding per line in the contract's JSON shape."""
     for finding in findings:

@@ -9,9 +9,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from shared.classify.classifier import Classifier, FindingSet, events
-from shared.cli.output import print_json, print_text
-from shared.config import config_from_env
+from shared.classify.classifier import FindingSet
+from shared.cli.output import print_findings
+from shared.config import classifier_from_config
 from shared.model import LogRecord
 
 SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "events"
@@ -55,8 +55,7 @@ def run_replay(paths: Sequence[str], *, as_json: bool, config_path: str | None) 
     """Replay each file; a file that cannot be read or decoded is reported and skipped."""
     from functions.aws.events import DecodeError
 
-    config, where = config_from_env(config_path)
-    classifier = Classifier(config.rulebook(where or "config"))
+    classifier = classifier_from_config(config_path)
     findings = FindingSet()
     status = 0
     for path in paths:
@@ -68,12 +67,8 @@ def run_replay(paths: Sequence[str], *, as_json: bool, config_path: str | None) 
             print(f"medic: {path}: {message}", file=sys.stderr)
             status = 1
             continue
-        for group in events(records):
-            finding = classifier.classify_event(group, file=path)
-            if finding is not None:
-                findings.add(finding)
-    ordered = findings.ordered()
-    (print_json if as_json else print_text)(ordered, sys.stdout)
+        classifier.collect(records, findings, file=path)
+    print_findings(findings.ordered(), as_json=as_json, out=sys.stdout)
     return status
 
 

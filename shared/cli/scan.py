@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import IO
 
-from shared.classify.classifier import Classifier, FindingSet, events
-from shared.cli.output import print_json, print_text
-from shared.config import config_from_env
+from shared.classify.classifier import FindingSet
+from shared.cli.output import print_findings
+from shared.config import classifier_from_config
 from shared.sources.files import Problem, read_records
 
 
@@ -22,8 +22,7 @@ def run_scan(paths: Sequence[str], *, as_json: bool, config_path: str | None) ->
 
     Exit status: 0 when every file was read, 1 when some file could not be read.
     """
-    config, where = config_from_env(config_path)
-    classifier = Classifier(config.rulebook(where or "config"))
+    classifier = classifier_from_config(config_path)
     findings = FindingSet()
     status = 0
     for path in paths:
@@ -37,13 +36,6 @@ def run_scan(paths: Sequence[str], *, as_json: bool, config_path: str | None) ->
                 _report(Problem(name, None, f"cannot read: {exc.strerror or exc}"))
                 status = 1
                 continue
-            for event in events(read_records(stream, name, _report)):
-                finding = classifier.classify_event(event, file=name)
-                if finding is not None:
-                    findings.add(finding)
-    ordered = findings.ordered()
-    if as_json:
-        print_json(ordered, sys.stdout)
-    else:
-        print_text(ordered, sys.stdout)
+            classifier.collect(read_records(stream, name, _report), findings, file=name)
+    print_findings(findings.ordered(), as_json=as_json, out=sys.stdout)
     return status
