@@ -8,8 +8,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
+from shared.alerts.settings import AlertSettings, ReceiverName
 from shared.rulebook.errors import RulebookError, describe
 from shared.rulebook.load import Rulebook, builtin_rulebook, parse_yaml, without_extensions
 from shared.rulebook.schema import Extractor, IgnoreRule, Rule, RuleFile
@@ -24,8 +25,13 @@ class ConfigError(RulebookError):
     """A configuration file that cannot be used; lists every problem."""
 
 
-class Config(BaseModel):
-    """Everything a user can tune. Rules here add to, or replace by id, the built-in ones."""
+#: Receivers a config may name without declaring them: the ones the environment defines.
+ENV_RECEIVER_NAMES = ("slack", "slack-webhook", "teams")
+
+
+class Config(AlertSettings):
+    """Everything a user can tune (see ``docs/config.md``). Rules here add to, or replace by
+    id, the built-in ones; the alerting keys come from :class:`AlertSettings`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -33,6 +39,24 @@ class Config(BaseModel):
     rules: list[Rule] = Field(default_factory=list)
     ignore: list[IgnoreRule] = Field(default_factory=list)
     extractors: list[Extractor] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _receivers_exist(self) -> Config:
+        known = set(self.receivers) or set(ENV_RECEIVER_NAMES)
+        named: list[tuple[str, ReceiverName]] = [
+            (f"routes[{i}].receivers[{j}]", name)
+            for i, route in enumerate(self.routes)
+            for j, name in enumerate(route.receivers)
+        ]
+        named += [
+            (f"default_receivers[{j}]", name) for j, name in enumerate(self.default_receivers or [])
+        ]
+        for where, name in named:
+            if name not in known:
+                raise ValueError(
+                    f"{where}: no receiver named {name!r}; declared: {', '.join(sorted(known))}"
+                )
+        return self
 
     def rulebook(self, where: str) -> Rulebook:
         """The built-in rulebook with this config's rules added or overriding."""

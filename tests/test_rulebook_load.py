@@ -113,7 +113,7 @@ def test_config_check_reports_every_problem(
     err = capsys.readouterr().err
     assert f"{path}:2: rule 'x': severity:" in err
     assert f"{path}:2: rule 'x': category: Field required" in err
-    assert f"{path}: bogus: Extra inputs are not permitted" in err
+    assert f"{path}:4: bogus: Extra inputs are not permitted" in err
     good = write(tmp_path / "good.yaml", "rules:" + GOOD.format(id="mine.ok"))
     assert main(["config", "check", str(good)]) == 0
     assert "OK (1 rules" in capsys.readouterr().out

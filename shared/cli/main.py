@@ -7,7 +7,11 @@ import json
 import sys
 from collections.abc import Sequence
 
+from shared.notify.factory import ReceiverSetupError
 from shared.rulebook.errors import RulebookError
+from shared.state.factory import StateConfigError
+
+SetupError = (ReceiverSetupError, StateConfigError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("events", nargs="+", metavar="EVENT.json")
     replay.add_argument("--config", metavar="FILE", help="config file (default: $MEDIC_CONFIG)")
     replay.add_argument("--json", action="store_true", help="one finding per line as JSON")
+    replay.add_argument(
+        "--send", action="store_true", help="deliver the alerts to the configured receivers"
+    )
 
     demo = sub.add_parser("demo", help="replay the bundled sample events")
     demo.add_argument("--json", action="store_true", help="one finding per line as JSON")
@@ -53,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "replay":
             from shared.cli.replay import run_replay
 
-            return run_replay(args.events, as_json=args.json, config_path=args.config)
+            return run_replay(
+                args.events, as_json=args.json, config_path=args.config, send=args.send
+            )
         if args.command == "demo":
             from shared.cli.replay import run_demo
 
@@ -64,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RulebookError as exc:
         for problem in exc.problems:
             print(f"medic: {problem}", file=sys.stderr)
+        return 2
+    except SetupError as exc:
+        print(f"medic: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from shared.model import Finding
+from shared.pipeline import RunReport
 
 _WHERE = ("cloud", "endpoint", "variant", "deployment", "instance", "container")
 
@@ -47,3 +48,19 @@ def print_text(findings: list[Finding], out: TextIO) -> None:
         if finding.docs:
             out.write(f"  docs: {finding.docs}\n")
         out.write("\n")
+
+
+def print_outcome(report: RunReport, *, sent: bool, out: TextIO) -> None:
+    """One line per message sent, then what was held back and what failed."""
+    outcome = report.outcome
+    if report.duplicates:
+        out.write(f"{report.duplicates} event(s) already processed earlier were skipped.\n")
+    if sent:
+        for item in outcome.sent:
+            out.write(f"sent {item.action} to {item.receiver}: {item.alert.title}\n")
+        if not outcome.sent:
+            out.write("Nothing to send.\n")
+    for reason, count in sorted(outcome.held.items()):
+        out.write(f"held back {count} finding(s): {reason}\n")
+    for failure in outcome.failed:
+        out.write(f"not delivered (kept for the next run): {failure}\n")

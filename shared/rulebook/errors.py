@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -36,22 +37,42 @@ def clean_message(message: str) -> str:
     return message
 
 
-def item_lines(text: str) -> dict[tuple[str, int], int]:
-    """1-based line of each item of the top-level sequences of a YAML document.
+def _compose(text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
+
+
+def node_line(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
+    """1-based line of the deepest node of the YAML tree that ``loc`` reaches.
 
     Only called when something is wrong, so the happy path parses the file once.
     """
-    try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        return {}
-    lines: dict[tuple[str, int], int] = {}
-    if isinstance(root, yaml.MappingNode):
-        for key, value in root.value:
-            if isinstance(value, yaml.SequenceNode):
-                for index, item in enumerate(value.value):
-                    lines[(str(key.value), index)] = item.start_mark.line + 1
-    return lines
+    line, node = None, root
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if str(k.value) == str(part)), None)
+            if child is not None:
+                key = next(k for k, v in node.value if v is child)
+                line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            child = node.value[part] if 0 <= part < len(node.value) else None
+            if child is not None:
+                line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+_PATH = re.compile(r"^([A-Za-z_]\w*(?:\[\d+\]|\.[A-Za-z_]\w*)*): ")
+
+
+def parse_loc(path: str) -> list[int | str]:
+    """``routes[2].match`` → ``['routes', 2, 'match']`` (the inverse of :func:`format_loc`)."""
+    return [int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path)]
 
 
 _KIND = {"rules": "rule", "ignore": "ignore rule", "extractors": "extractor"}
@@ -59,19 +80,26 @@ _KIND = {"rules": "rule", "ignore": "ignore rule", "extractors": "extractor"}
 
 def describe(error: ValidationError, data: Any, where: str, text: str | None = None) -> list[str]:
     """One line per problem: ``file:line: rule 'id': field.path: reason``."""
-    lines = item_lines(text) if text is not None else {}
+    root = _compose(text) if text is not None else None
     problems = []
     for err in error.errors():
-        loc = list(err["loc"])
-        prefix, label = where, format_loc(loc) or "(top level)"
+        loc: list[int | str] = list(err["loc"])
+        message = clean_message(err["msg"])
+        # A check of the whole document names its own path at the head of the message.
+        named = _PATH.match(message) if not loc else None
+        if named:
+            loc, message = parse_loc(named.group(1)), message[named.end() :]
+        label = format_loc(loc) or "(top level)"
+        line = node_line(root, loc)
         if len(loc) >= 2 and isinstance(loc[0], str) and isinstance(loc[1], int):
-            line = lines.get((loc[0], loc[1]))
-            prefix = f"{where}:{line}" if line else where
+            if loc[0] in _KIND:
+                line = node_line(root, loc[:2])
             rule_id = _item_id(data, loc[0], loc[1])
             if rule_id is not None:
                 kind = _KIND.get(loc[0], loc[0])
                 label = f"{kind} {rule_id!r}: {format_loc(loc[2:]) or '(the entry itself)'}"
-        problems.append(f"{prefix}: {label}: {clean_message(err['msg'])}")
+        prefix = f"{where}:{line}" if line else where
+        problems.append(f"{prefix}: {label}: {message}")
     return problems
 
 

@@ -1,0 +1,1 @@
+"""Alerting: from findings to messages people act on."""

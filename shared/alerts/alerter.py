@@ -1,0 +1,227 @@
+"""From findings to delivered messages, through the state store.
+
+:meth:`Alerter.observe` records each finding against its problem and decides what to send;
+:meth:`Alerter.deliver` sends what is pending, in this run's records and in any left undelivered
+by earlier runs. Both change records only by compare-and-set, so concurrent runs never post the
+same first message twice, and an undelivered message stays pending until a run delivers it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from shared.alerts.aggregate import observe
+from shared.alerts.policy import muted_by, policy_for
+from shared.alerts.problem import Action, Alert, Delivery, ProblemRecord
+from shared.alerts.redact import Redactor
+from shared.alerts.route import receivers_for
+from shared.alerts.settings import AlertSettings
+from shared.model import Finding
+from shared.notify.base import DeliveryError, Notifier
+from shared.notify.retry import Budget, with_retries
+from shared.state.base import Store
+
+log = logging.getLogger("medic.alerts")
+#: How long a record outlives its last event, and how long a run's claim on a delivery holds.
+RECORD_TTL = timedelta(days=7)
+CLAIM_LEASE = timedelta(minutes=5)
+_CAS_ATTEMPTS = 20
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Sent:
+    """One message that reached a receiver."""
+
+    receiver: str
+    action: Action
+    alert: Alert
+
+
+@dataclass
+class Outcome:
+    """What a run did: messages sent, findings held back and why, deliveries that failed."""
+
+    sent: list[Sent] = field(default_factory=list)
+    held: Counter[str] = field(default_factory=Counter)
+    failed: list[str] = field(default_factory=list)
+
+
+class Alerter:
+    """Applies the alerting settings to findings, with state in ``store``."""
+
+    def __init__(
+        self,
+        settings: AlertSettings,
+        store: Store,
+        notifiers: dict[str, Notifier],
+        *,
+        budget: Budget | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.notifiers = notifiers
+        self.budget = budget or Budget(60)
+        self.clock = clock
+        self.redact = Redactor(tuple(settings.redact))
+        self.run_id = uuid.uuid4().hex
+        self.outcome = Outcome()
+        self._touched: list[str] = []
+
+    # -- deciding ------------------------------------------------------------------------------
+
+    def observe(self, findings: Iterable[Finding]) -> None:
+        """Count each finding against its problem and queue the messages it calls for."""
+        now = self.clock()
+        for finding in findings:
+            policy = policy_for(self.settings, finding)
+            if policy is None:
+                self.outcome.held["below minimum severity or switched off"] += 1
+                continue
+            mute = muted_by(self.settings, finding, now)
+            if mute is not None:
+                self.outcome.held[f"muted: {mute.reason}"] += 1
+                continue
+            finding = replace(finding, severity=policy.severity)
+            names = receivers_for(self.settings, finding, list(self.notifiers))
+            if not names:
+                self.outcome.held["no receiver"] += 1
+                continue
+            alert = Alert.from_finding(finding, self.redact, policy.severity)
+            can_edit = {name: self.notifiers[name].can_edit for name in names}
+            change = partial(
+                observe,
+                alert=alert,
+                count=finding.count,
+                times=(finding.first_seen, finding.last_seen),
+                policy=policy,
+                receivers=can_edit,
+                now=now,
+            )
+            self._update(alert.key, change)
+            self._touched.append(alert.key)
+
+    def _update(
+        self, key: str, change: Callable[[ProblemRecord | None], ProblemRecord | None]
+    ) -> ProblemRecord | None:
+        """Read, change and write back one record, again from the top if another run wrote it
+        in between. ``change`` returning ``None`` means nothing to write."""
+        for _ in range(_CAS_ATTEMPTS):
+            stored = self.store.get(key)
+            record = ProblemRecord.model_validate(stored.value) if stored else None
+            updated = change(record)
+            if updated is None:
+                return record
+            expires = (updated.alert.last_seen or self.clock()) + RECORD_TTL
+            expires = max(expires, self.clock() + RECORD_TTL)
+            if self.store.put(
+                key,
+                updated.model_dump(mode="json"),
+                stored.version if stored else None,
+                pending=updated.has_pending(),
+                expires=expires,
+            ):
+                return updated
+        raise RuntimeError(f"state record {key} kept changing under {_CAS_ATTEMPTS} attempts")
+
+    # -- delivering ----------------------------------------------------------------------------
+
+    def deliver(self) -> Outcome:
+        """Send everything pending: this run's problems first, then leftovers of earlier runs."""
+        keys = list(dict.fromkeys([*self._touched, *self.store.pending()]))
+        self._touched = []
+        for key in keys:
+            for name in self._claim(key):
+                self._deliver_one(key, name)
+        return self.outcome
+
+    def _claim(self, key: str) -> list[str]:
+        """Mark this run as the one delivering the record's pending messages; returns the
+        receivers claimed (none when another live run holds them)."""
+        now = self.clock()
+        claimed: list[str] = []
+
+        def change(record: ProblemRecord | None) -> ProblemRecord | None:
+            claimed.clear()
+            if record is None:
+                return None
+            for name, delivery in record.deliveries.items():
+                if not delivery.pending or name not in self.notifiers:
+                    continue
+                if delivery.claimed_at and now - delivery.claimed_at < CLAIM_LEASE:
+                    continue
+                delivery.claimed_by, delivery.claimed_at = self.run_id, now
+                claimed.append(name)
+            return record if claimed else None
+
+        self._update(key, change)
+        return claimed
+
+    def _deliver_one(self, key: str, name: str) -> None:
+        stored = self.store.get(key)
+        if stored is None:
+            return
+        record = ProblemRecord.model_validate(stored.value)
+        delivery = record.deliveries[name]
+        if delivery.claimed_by != self.run_id:
+            return
+        notifier = self.notifiers[name]
+        alert = record.alert.model_copy(update={"since_last_post": delivery.since_last_post})
+        done: list[Action] = []
+        message = delivery.message
+        error: DeliveryError | None = None
+        for action in list(delivery.pending):
+            try:
+                if action == "post":
+                    message = with_retries(partial(notifier.post, alert), self.budget)
+                elif message is not None and notifier.can_edit:
+                    method = notifier.reply if action == "reply" else notifier.update
+                    with_retries(partial(method, message, alert), self.budget)
+            except DeliveryError as exc:
+                error = exc
+                break
+            done.append(action)
+            self.outcome.sent.append(Sent(name, action, alert))
+        if error is not None:
+            self.outcome.failed.append(str(error))
+            log.warning("delivery failed, kept for the next run: %s", error)
+        self._finish(key, name, done, message, error)
+
+    def _finish(
+        self,
+        key: str,
+        name: str,
+        done: list[Action],
+        message: object,
+        error: DeliveryError | None,
+    ) -> None:
+        """Record what was delivered; what was not stays pending, unclaimed, for a retry."""
+
+        def change(record: ProblemRecord | None) -> ProblemRecord | None:
+            if record is None:
+                return None
+            delivery = record.deliveries.setdefault(name, Delivery())
+            remaining = list(delivery.pending)
+            for action in done:
+                if action in remaining:
+                    remaining.remove(action)
+            if "post" in done and message is not None:
+                delivery.message = message  # type: ignore[assignment]
+            delivery.pending = remaining
+            delivery.claimed_by = delivery.claimed_at = None
+            delivery.attempts = delivery.attempts + 1 if error else 0
+            delivery.last_error = str(error) if error else None
+            return record
+
+        self._update(key, change)

@@ -1,0 +1,1 @@
+"""Turning alerts into chat messages: Slack Block Kit and Teams Adaptive Cards."""

@@ -1,0 +1,1 @@
+"""Where alert state lives between runs: a small store interface and its implementations."""

@@ -1,0 +1,45 @@
+"""Choosing the store from ``MEDIC_STATE``: ``memory`` or ``sqlite:///PATH``.
+
+As in SQLAlchemy URLs, ``sqlite:///state.db`` is relative to the working directory and
+``sqlite:////var/lib/medic/state.db`` (four slashes) is absolute.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from shared.state.base import Store
+
+STATE_ENV = "MEDIC_STATE"
+
+
+class StateConfigError(ValueError):
+    """``MEDIC_STATE`` names a store that cannot be used."""
+
+
+def default_state_url() -> str:
+    """The local default: an SQLite file under the user's state directory."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return f"sqlite:///{Path(base) / 'medic' / 'state.sqlite'}"
+
+
+def open_store(url: str | None = None) -> Store:
+    """The store ``url`` (default: ``MEDIC_STATE``, else the local SQLite file) names."""
+    url = url or os.environ.get(STATE_ENV) or default_state_url()
+    if url == "memory":
+        from shared.state.memory import MemoryStore
+
+        return MemoryStore()
+    if url.startswith("sqlite:///"):
+        from shared.state.sqlite import SqliteStore
+
+        path = url.removeprefix("sqlite:///")
+        if not path:
+            raise StateConfigError(
+                f"{STATE_ENV}={url}: give a file path, e.g. sqlite:///./state.db"
+            )
+        return SqliteStore(path)
+    raise StateConfigError(
+        f"{STATE_ENV}={url}: not a store medic knows; use memory or sqlite:///PATH"
+    )
