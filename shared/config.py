@@ -58,18 +58,38 @@ class Config(AlertSettings):
                 )
         return self
 
+    def classifier(self, where: str | None) -> Classifier:
+        """A classifier for this config's rulebook and redaction patterns."""
+        from shared.classify.classifier import Classifier
+        from shared.redact import Redactor
+
+        return Classifier(self.rulebook(where or "config"), Redactor(tuple(self.redact)))
+
     def rulebook(self, where: str) -> Rulebook:
-        """The built-in rulebook with this config's rules added or overriding."""
+        """The built-in rulebook with this config's rules added or overriding; rule ids named
+        by overrides, mutes and routes must exist in it."""
         extra = RuleFile(rules=self.rules, ignore=self.ignore, extractors=self.extractors)
-        return builtin_rulebook().with_overrides(extra, where)
+        book = builtin_rulebook().with_overrides(extra, where)
+        known = {rule.id for rule in book.rules}
+        named = [(f"overrides.rules.{rule_id}", rule_id) for rule_id in self.overrides.rules]
+        selectors = [(f"mutes[{i}]", m.match) for i, m in enumerate(self.mutes)]
+        selectors += [(f"routes[{i}]", r.match) for i, r in enumerate(self.routes)]
+        for where_, selector in selectors:
+            named += [(f"{where_}.match.rule", rule_id) for rule_id in selector.rule or []]
+        problems = [
+            f"{where}: {path}: no rule {rule_id!r} (see `medic rules`)"
+            for path, rule_id in named
+            if rule_id not in known
+        ]
+        if problems:
+            raise ConfigError(problems)
+        return book
 
 
 def classifier_from_config(explicit: str | None = None) -> Classifier:
     """A classifier for the built-in rulebook plus the rules of the config in force."""
-    from shared.classify.classifier import Classifier
-
     config, where = config_from_env(explicit)
-    return Classifier(config.rulebook(where or "config"))
+    return config.classifier(where)
 
 
 def load_config(path: str | Path) -> Config:

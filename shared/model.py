@@ -104,7 +104,11 @@ class LogRecord:
         }
         if self.cloud == "aws" and self.source and self.source.startswith("/aws/"):
             known["log_group"] = self.source
-        if self.cloud == "azure" and self.source and self.source.startswith("/subscriptions/"):
+        if (
+            self.cloud == "azure"
+            and self.source
+            and self.source.lower().startswith("/subscriptions/")
+        ):
             known["resource_id"] = self.source
         return {k: v for k, v in known.items() if v}
 

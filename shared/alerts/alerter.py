@@ -19,12 +19,12 @@ from functools import partial
 from shared.alerts.aggregate import observe
 from shared.alerts.policy import muted_by, policy_for
 from shared.alerts.problem import Action, Alert, Delivery, ProblemRecord
-from shared.alerts.redact import Redactor
 from shared.alerts.route import receivers_for
 from shared.alerts.settings import AlertSettings
 from shared.model import Finding
 from shared.notify.base import DeliveryError, Notifier
 from shared.notify.retry import Budget, with_retries
+from shared.redact import Redactor
 from shared.state.base import Store
 
 log = logging.getLogger("medic.alerts")

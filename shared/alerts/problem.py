@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.alerts.redact import Redactor
 from shared.model import Finding, Severity
+from shared.redact import Redactor
 
 Action = Literal["post", "update", "reply", "resolve"]
 

@@ -9,6 +9,7 @@ from shared.classify.engine import Engine, Verdict
 from shared.classify.group import Event, Grouper, body
 from shared.classify.mask import mask
 from shared.model import SEVERITY_RANK, Finding, LogRecord
+from shared.redact import Redactor
 from shared.rulebook.load import Rulebook, builtin_rulebook
 from shared.rulebook.schema import Rule
 from shared.rulebook.template import render
@@ -22,16 +23,17 @@ MAX_EVIDENCE_CHARS = 500
 class Classifier:
     """Applies one rulebook to events; cheap to call, so build it once per process."""
 
-    def __init__(self, rulebook: Rulebook | None = None) -> None:
+    def __init__(self, rulebook: Rulebook | None = None, redact: Redactor | None = None) -> None:
         self.rulebook = rulebook if rulebook is not None else builtin_rulebook()
         self.engine = Engine(self.rulebook)
+        self.redact = redact or Redactor()
 
     def classify_event(self, event: Event, *, file: str | None = None) -> Finding | None:
         """The finding for one event, or ``None`` when it is harmless or no rule applies."""
         verdict = self.engine.match(event.text)
         if verdict is None or not isinstance(verdict.rule, Rule):
             return None
-        return _finding(verdict.rule, verdict, event, file)
+        return _finding(verdict.rule, verdict, event, file, self.redact)
 
     def classify(self, records: Iterable[LogRecord], *, file: str | None = None) -> list[Finding]:
         """Findings for a sequence of records, merged per problem, most severe first."""
@@ -57,15 +59,20 @@ def events(records: Iterable[LogRecord]) -> Iterator[Event]:
     yield from grouper.flush()
 
 
-def _finding(rule: Rule, verdict: Verdict, event: Event, file: str | None) -> Finding:
+def _finding(
+    rule: Rule, verdict: Verdict, event: Event, file: str | None, redact: Redactor
+) -> Finding:
+    """The finding of a rule's verdict. Credentials are redacted from everything taken from the
+    log before it is masked or put into a template, where a pattern could no longer see them."""
     first = event.records[0]
-    values: dict[str, str] = {**first.location(), **verdict.fields, "rule": rule.id}
+    extracted = {name: redact(value) for name, value in verdict.fields.items()}
+    values: dict[str, str] = {**first.location(), **extracted, "rule": rule.id}
     headline = event.lines[event.headline] if event.headline is not None else None
-    evidence = [verdict.evidence]
+    evidence = [redact(verdict.evidence)]
     if rule.category == UNCLASSIFIED:
-        evidence = [headline or verdict.evidence]
+        evidence = [redact(headline or verdict.evidence)]
     elif headline and headline != verdict.evidence:
-        evidence.append(headline)
+        evidence.append(redact(headline))
     # What the evidence says once its variable parts are masked: the catch-all and the
     # vocabulary fallbacks put it in their titles, so different messages stay different problems.
     values["template"] = mask(body(evidence[0].strip()))

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from shared.notify.factory import ReceiverSetupError
 from shared.rulebook.errors import RulebookError
@@ -112,7 +113,15 @@ def _config_check(path: str) -> int:
 
     config = load_config(path)
     config.rulebook(path)
-    print(f"{path}: OK ({len(config.rules)} rules, {len(config.ignore)} ignore rules)")
+    receivers = ", ".join(config.receivers) or "from the environment"
+    print(
+        f"{path}: OK ({len(config.rules)} rules, {len(config.ignore)} ignore rules, "
+        f"{len(config.routes)} routes, receivers: {receivers})"
+    )
+    now = datetime.now(UTC)
+    for mute in config.mutes:
+        state = "active" if mute.active(now) else "expired"
+        print(f"  mute until {mute.until.isoformat()} ({state}): {mute.reason}")
     return 0
 
 

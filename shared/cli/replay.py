@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.alerts.alerter import Alerter
-from shared.classify.classifier import Classifier, FindingSet
+from shared.classify.classifier import FindingSet
 from shared.cli.output import print_findings, print_outcome
 from shared.config import Config, config_from_env
 from shared.model import LogRecord
@@ -64,7 +64,7 @@ def run_replay(
     from functions.aws.events import DecodeError
 
     config, where = config_from_env(config_path)
-    classifier = Classifier(config.rulebook(where or "config"))
+    classifier = config.classifier(where)
     by_file: dict[str, list[LogRecord]] = {}
     status = 0
     for path in paths:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from shared.alerts.problem import Alert, MessageRef
+
+#: The logger handed to the chat clients: their debug output carries webhook URLs and request
+#: bodies, so it never goes below INFO whatever level the application logs at.
+QUIET = logging.getLogger("medic.notify.client")
+QUIET.setLevel(logging.INFO)
 
 
 class DeliveryError(Exception):

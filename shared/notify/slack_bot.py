@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from shared.alerts.problem import Alert, MessageRef
-from shared.notify.base import DeliveryError
+from shared.notify.base import QUIET, DeliveryError
 from shared.render import slack
 
 #: ``ok: false`` errors that a later attempt may get past; every other one needs a human.
@@ -33,7 +33,9 @@ class SlackBotNotifier:
         self.channel = channel
         base = (api_url.rstrip("/") + "/") if api_url else WebClient.BASE_URL
         # Retries are ours (time budget, Retry-After), so the client's own are switched off.
-        self._client = WebClient(token=token, base_url=base, timeout=timeout, retry_handlers=[])
+        self._client = WebClient(
+            token=token, base_url=base, timeout=timeout, retry_handlers=[], logger=QUIET
+        )
 
     def post(self, alert: Alert) -> MessageRef:
         data = self._call("chat_postMessage", channel=self.channel, **slack.message(alert))

@@ -6,7 +6,7 @@ from slack_sdk.errors import SlackClientError
 from slack_sdk.webhook import WebhookClient
 
 from shared.alerts.problem import Alert, MessageRef
-from shared.notify.base import DeliveryError, safe_url
+from shared.notify.base import QUIET, DeliveryError, safe_url
 from shared.render import slack
 
 
@@ -19,7 +19,7 @@ class SlackWebhookNotifier:
     def __init__(self, name: str, url: str, timeout: int = 10) -> None:
         self.name = name
         self._where = safe_url(url)
-        self._client = WebhookClient(url, timeout=timeout, retry_handlers=[])
+        self._client = WebhookClient(url, timeout=timeout, retry_handlers=[], logger=QUIET)
 
     def post(self, alert: Alert) -> MessageRef | None:
         try:

@@ -50,7 +50,8 @@ class MemoryStore:
 
     def pending(self) -> list[str]:
         with self._lock:
-            return [key for key, row in self._records.items() if row[2]]
+            now = datetime.now(UTC)
+            return [key for key, row in self._records.items() if row[2] and row[3] > now]
 
     def seen(self, ids: Collection[str]) -> set[str]:
         now = datetime.now(UTC)

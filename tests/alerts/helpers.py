@@ -1,0 +1,73 @@
+"""Building records and alerters for the alerting tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.alerts.alerter import Alerter
+from shared.classify.classifier import Classifier
+from shared.config import Config
+from shared.model import LogRecord
+from shared.notify.factory import build_notifiers
+from shared.notify.retry import Budget
+from shared.pipeline import RunReport, run
+from shared.state.base import Store
+
+CLASSIFIER = Classifier()
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+OOM = (
+    'Received server error (500) from container-2 with message "CUDA out of memory. '
+    'Tried to allocate 2.00 GiB (GPU 0; 14.75 GiB total capacity)"'
+)
+
+
+def record(message: str, at: datetime = T0, event_id: str | None = None, **where: str) -> LogRecord:
+    """An AWS endpoint log record; ``where`` overrides the default place."""
+    place = {"endpoint": "fraud-detector", "variant": "AllTraffic", "instance": "i-0abc"} | where
+    return LogRecord(
+        message=message,
+        cloud="aws",
+        timestamp=at,
+        event_id=event_id,
+        source=f"/aws/sagemaker/Endpoints/{place['endpoint']}",
+        stream=f"{place['variant']}/{place['instance']}",
+        **place,
+    )
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, minutes: float) -> None:
+        self.now += timedelta(minutes=minutes)
+
+
+def alerter(
+    store: Store,
+    env: Mapping[str, str],
+    config: Mapping[str, Any] | None = None,
+    clock: Callable[[], datetime] | None = None,
+    budget: float = 30,
+) -> Alerter:
+    """An alerter with receivers built from ``env`` as the functions build them."""
+    settings = Config.model_validate(config or {})
+    return Alerter(
+        settings,
+        store,
+        build_notifiers(settings, env),
+        budget=Budget(budget),
+        clock=clock or Clock(),
+    )
+
+
+def process(target: Alerter, *records: LogRecord) -> RunReport:
+    """One run of the pipeline over ``records``."""
+    return run(records, CLASSIFIER, target)

@@ -1,0 +1,107 @@
+"""The state stores keep the same promises: compare-and-set records, pending lists, delivered
+event ids that expire; and concurrent runs on one problem post a single first message."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from shared.state.base import Store
+from shared.state.factory import StateConfigError, open_store
+from shared.state.memory import MemoryStore
+from shared.state.sqlite import SqliteStore
+from tests.alerts.helpers import OOM, alerter, process, record
+from tests.chat_servers import SlackApi
+
+LATER = datetime.now(UTC) + timedelta(days=1)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "memory":
+        yield MemoryStore()
+    else:
+        sqlite = SqliteStore(tmp_path / "state.sqlite")
+        yield sqlite
+        sqlite.close()
+
+
+def test_put_is_compare_and_set(store: Store) -> None:
+    assert store.get("k") is None
+    assert store.put("k", {"n": 1}, None, pending=False, expires=LATER)
+    assert not store.put("k", {"n": 2}, None, pending=False, expires=LATER)  # exists already
+    first = store.get("k")
+    assert first is not None and first.value == {"n": 1}
+    assert store.put("k", {"n": 2}, first.version, pending=True, expires=LATER)
+    assert not store.put("k", {"n": 3}, first.version, pending=False, expires=LATER)  # stale
+    second = store.get("k")
+    assert second is not None and second.value == {"n": 2}
+    assert store.pending() == ["k"]
+
+
+def test_expired_records_and_event_ids_are_forgotten(store: Store) -> None:
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    store.put("old", {"n": 1}, None, pending=True, expires=past)
+    assert store.get("old") is None and store.pending() == []
+    assert store.put("old", {"n": 2}, None, pending=False, expires=LATER)  # as good as absent
+    store.remember(["a", "b"], LATER)
+    store.remember(["c"], past)
+    assert store.seen(["a", "c", "z"]) == {"a"}
+
+
+def test_sqlite_state_is_shared_between_connections(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite"
+    one, two = SqliteStore(path), SqliteStore(path)
+    assert one.put("k", {"n": 1}, None, pending=False, expires=LATER)
+    seen = two.get("k")
+    assert seen is not None and seen.value == {"n": 1}
+    assert not two.put("k", {"n": 5}, None, pending=False, expires=LATER)
+    two.remember(["e1"], LATER)
+    assert one.seen(["e1", "e2"]) == {"e1"}
+
+
+def test_state_url_names_the_store(tmp_path: Path) -> None:
+    assert isinstance(open_store("memory"), MemoryStore)
+    sqlite = open_store(f"sqlite:///{tmp_path}/x/state.db")
+    assert isinstance(sqlite, SqliteStore) and sqlite.path == tmp_path / "x" / "state.db"
+    with pytest.raises(StateConfigError, match="MEDIC_STATE=redis://x: not a store"):
+        open_store("redis://x")
+
+
+def test_concurrent_runs_on_one_problem_post_one_message(
+    slack_api: SlackApi, tmp_path: Path
+) -> None:
+    env = {
+        "SLACK_BOT_TOKEN": slack_api.token,
+        "SLACK_CHANNEL": "C1",
+        "SLACK_API_URL": slack_api.url,
+    }
+    path = tmp_path / "race.sqlite"
+    start = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        store = SqliteStore(path)
+        try:
+            start.wait()
+            process(alerter(store, env), record(OOM, event_id=f"e{n}"))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(slack_api.posts()) == 1
+    final = SqliteStore(path)
+    [key] = [k for k in final._db.execute("SELECT key FROM problems").fetchall()]
+    stored = final.get(key[0])
+    assert stored is not None and stored.value["alert"]["count"] == 6
