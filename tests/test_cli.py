@@ -261,3 +261,16 @@ def test_scan_reads_docker_compose_prefixes_as_the_container(
     levelled.write_text("ERROR | worker pool failed to start\n")
     _, rows, _ = run(capsys, "scan", "--json", str(levelled))
     assert rows[0]["container"] is None
+
+
+def test_replay_prints_the_slack_and_teams_renderings(capsys: pytest.CaptureFixture[str]) -> None:
+    event = "tests/events/aws/cloudwatch_pipeline_cuda_oom.json"
+    assert main(["replay", event]) == 0
+    out = capsys.readouterr().out
+    slack_part = out.split("--- Slack message: GPU ran out of memory ---\n", 1)[1]
+    slack = json.loads(slack_part.split("\n--- ", 1)[0])
+    assert slack["blocks"][0]["type"] == "header" and "container-2" in slack["text"]
+    teams_part = out.split("--- Teams card: GPU ran out of memory ---\n", 1)[1]
+    teams = json.loads(teams_part.split("\n\n", 1)[0].split("\n--- ", 1)[0])
+    assert teams["attachments"][0]["content"]["type"] == "AdaptiveCard"
+    assert "[ERROR] GPU ran out of memory" in out  # the findings follow

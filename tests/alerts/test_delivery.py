@@ -104,8 +104,9 @@ def test_server_errors_are_retried_with_backoff(
 
 @pytest.mark.parametrize("error", ["invalid_auth", "channel_not_found", "not_in_channel"])
 def test_slack_refusals_are_clear_and_not_retried_but_kept(
-    slack_api: SlackApi, teams_webhook: Webhook, error: str
+    slack_api: SlackApi, teams_webhook: Webhook, error: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     store = MemoryStore()
     slack_api.fail_next(Failure(error=error))
     env = bot_env(slack_api) | {"TEAMS_WEBHOOK_URL": teams_webhook.url}
@@ -115,6 +116,9 @@ def test_slack_refusals_are_clear_and_not_retried_but_kept(
     assert [s.receiver for s in report.outcome.sent] == ["teams"]  # the other one still got it
     process(alerter(store, env))  # fixed meanwhile: the next run delivers it, once
     assert len(slack_api.posts()) == 2 and len(teams_webhook.requests) == 1
+    assert slack_api.token not in caplog.text and "/workflows/" not in "\n".join(
+        r.getMessage() for r in caplog.records if r.name != "werkzeug"
+    )
 
 
 def test_teams_client_errors_are_clear_and_webhook_secrets_stay_hidden(
