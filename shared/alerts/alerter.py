@@ -28,7 +28,7 @@ from shared.redact import Redactor
 from shared.state.base import Store
 
 log = logging.getLogger("medic.alerts")
-#: How long a record outlives its last event, and how long a run's claim on a delivery holds.
+#: How long a record outlives its last change, and how long a run's claim on a delivery holds.
 RECORD_TTL = timedelta(days=7)
 CLAIM_LEASE = timedelta(minutes=5)
 _CAS_ATTEMPTS = 20
@@ -123,14 +123,12 @@ class Alerter:
             updated = change(record)
             if updated is None:
                 return record
-            expires = (updated.alert.last_seen or self.clock()) + RECORD_TTL
-            expires = max(expires, self.clock() + RECORD_TTL)
             if self.store.put(
                 key,
                 updated.model_dump(mode="json"),
                 stored.version if stored else None,
                 pending=updated.has_pending(),
-                expires=expires,
+                expires=self.clock() + RECORD_TTL,
             ):
                 return updated
         raise RuntimeError(f"state record {key} kept changing under {_CAS_ATTEMPTS} attempts")

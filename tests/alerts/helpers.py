@@ -16,7 +16,8 @@ from shared.pipeline import RunReport, run
 from shared.state.base import Store
 
 CLASSIFIER = Classifier()
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+#: The tests' "now": the real time, because the stores expire records by the real clock.
+T0 = datetime.now(UTC).replace(microsecond=0)
 OOM = (
     'Received server error (500) from container-2 with message "CUDA out of memory. '
     'Tried to allocate 2.00 GiB (GPU 0; 14.75 GiB total capacity)"'
