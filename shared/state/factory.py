@@ -1,4 +1,5 @@
-"""Choosing the store from ``MEDIC_STATE``: ``memory`` or ``sqlite:///PATH``.
+"""Choosing the store from ``MEDIC_STATE``: ``memory``, ``sqlite:///PATH`` or
+``dynamodb://TABLE`` (needs boto3, which the Lambda runtime has).
 
 As in SQLAlchemy URLs, ``sqlite:///state.db`` is relative to the working directory and
 ``sqlite:////var/lib/medic/state.db`` (four slashes) is absolute.
@@ -40,6 +41,15 @@ def open_store(url: str | None = None) -> Store:
                 f"{STATE_ENV}={url}: give a file path, e.g. sqlite:///./state.db"
             )
         return SqliteStore(path)
+    if url.startswith("dynamodb://"):
+        from shared.state.dynamodb import DynamoStore
+
+        table = url.removeprefix("dynamodb://")
+        if not table:
+            raise StateConfigError(
+                f"{STATE_ENV}={url}: name the table, e.g. dynamodb://medic-state"
+            )
+        return DynamoStore(table)
     raise StateConfigError(
-        f"{STATE_ENV}={url}: not a store medic knows; use memory or sqlite:///PATH"
+        f"{STATE_ENV}={url}: not a store medic knows; use memory, sqlite:///PATH or dynamodb://TABLE"
     )

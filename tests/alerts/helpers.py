@@ -72,3 +72,23 @@ def alerter(
 def process(target: Alerter, *records: LogRecord) -> RunReport:
     """One run of the pipeline over ``records``."""
     return run(records, CLASSIFIER, target)
+
+
+def create_state_table(client: Any, name: str) -> None:
+    """The state table as template.yaml defines it: ``pk``, the sparse ``pending`` index."""
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "pending", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "pending",
+                "KeySchema": [{"AttributeName": "pending", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["expires_at"]},
+            }
+        ],
+    )

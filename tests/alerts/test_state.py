@@ -8,22 +8,30 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from shared.state.base import Store
+from shared.state.dynamodb import DynamoStore
 from shared.state.factory import StateConfigError, open_store
 from shared.state.memory import MemoryStore
 from shared.state.sqlite import SqliteStore
-from tests.alerts.helpers import OOM, alerter, process, record
+from tests.alerts.helpers import OOM, alerter, create_state_table, process, record
 from tests.chat_servers import SlackApi
 
 LATER = datetime.now(UTC) + timedelta(days=1)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "dynamodb"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "memory":
         yield MemoryStore()
+    elif request.param == "dynamodb":
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="eu-west-1")
+            create_state_table(client, "medic-state")
+            yield DynamoStore("medic-state", client)
     else:
         sqlite = SqliteStore(tmp_path / "state.sqlite")
         yield sqlite
@@ -105,3 +113,27 @@ def test_concurrent_runs_on_one_problem_post_one_message(
     [key] = [k for k in final._db.execute("SELECT key FROM problems").fetchall()]
     stored = final.get(key[0])
     assert stored is not None and stored.value["alert"]["count"] == 6
+
+
+def test_concurrent_lambda_invocations_on_dynamodb_post_one_message(slack_api: SlackApi) -> None:
+    env = {
+        "SLACK_BOT_TOKEN": slack_api.token,
+        "SLACK_CHANNEL": "C1",
+        "SLACK_API_URL": slack_api.url,
+    }
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        create_state_table(client, "medic-state")
+        start = threading.Barrier(4)
+
+        def worker(n: int) -> None:
+            start.wait()
+            process(alerter(DynamoStore("medic-state", client), env), record(OOM, event_id=f"e{n}"))
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(slack_api.posts()) == 1
+        assert DynamoStore("medic-state", client).pending() == []
