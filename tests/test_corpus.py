@@ -22,6 +22,7 @@ HOLDOUT3 = ROOT / "tests" / "corpus" / "holdout3.jsonl"
 HOLDOUT4 = ROOT / "tests" / "corpus" / "holdout4.jsonl"
 HOLDOUT5 = ROOT / "tests" / "corpus" / "holdout5.jsonl"
 HOLDOUT6 = ROOT / "tests" / "corpus" / "holdout6.jsonl"
+HOLDOUT7 = ROOT / "tests" / "corpus" / "holdout7.jsonl"
 CLASSIFIER = Classifier()
 
 
@@ -66,7 +67,8 @@ def evaluate(cases: list[dict[str, Any]]) -> tuple[float, float, list[str]]:
 # first measurements (category, place) were holdout 0.53/0.80 (with a partial rulebook),
 # holdout2 0.72/0.76, holdout3 0.71/0.91, holdout4 0.66/0.50 (2 places), holdout5 0.79/0.67
 # (6 places), holdout6 0.42/0.33 (6 places; gathered from what earlier sets had left, so more
-# unusual messages). Rules were then widened by message family; these floors keep what was gained.
+# unusual messages), holdout7 0.80/0.88 (17 places; against the rulebook of 361 rules).
+# Rules were then widened by message family; these floors keep what was gained.
 CORPORA = [
     pytest.param(DEV, 0.95, 0.90, id="dev"),
     pytest.param(HOLDOUT, 0.95, 0.90, id="holdout"),
@@ -75,6 +77,9 @@ CORPORA = [
     pytest.param(HOLDOUT4, 0.90, 0.90, id="holdout4"),
     pytest.param(HOLDOUT5, 0.95, 0.90, id="holdout5"),
     pytest.param(HOLDOUT6, 0.90, 0.90, id="holdout6"),
+    # Two places in this set are not ones a rule should name: a model server's model name,
+    # and a local-mode container on a harmless line that rightly yields no finding.
+    pytest.param(HOLDOUT7, 0.95, 0.85, id="holdout7"),
 ]
 
 
