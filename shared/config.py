@@ -99,6 +99,18 @@ def load_config(path: str | Path) -> Config:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{where}: cannot read: {exc}"]) from None
+    return parse_config(text, where)
+
+
+def parse_config(text: str, where: str) -> Config:
+    """Validate config text read from ``where`` (a file, an SSM parameter), or raise
+    :class:`ConfigError` listing every problem; rule ids it names must exist."""
+    config = _parse(text, where)
+    config.rulebook(where)
+    return config
+
+
+def _parse(text: str, where: str) -> Config:
     try:
         data = parse_yaml(text, where)
     except RulebookError as exc:

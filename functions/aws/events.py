@@ -116,3 +116,24 @@ def is_logs_payload(event: Any) -> bool:
 def is_state_change(event: Any) -> bool:
     """An EventBridge SageMaker endpoint state change."""
     return isinstance(event, dict) and event.get("detail-type") == STATE_CHANGE
+
+
+def is_kinesis(event: Any) -> bool:
+    """A Kinesis Data Streams batch (CloudWatch Logs subscriptions to a stream)."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    return isinstance(records, list) and bool(records) and "kinesis" in records[0]
+
+
+def kinesis_payload(item: dict[str, Any]) -> dict[str, Any]:
+    """The subscription payload one Kinesis record carries (base64 of gzip of JSON)."""
+    data = item.get("kinesis", {}).get("data") if isinstance(item.get("kinesis"), dict) else None
+    return decode_awslogs({"awslogs": {"data": data}})
+
+
+def endpoint_status(event: dict[str, Any]) -> tuple[str | None, str]:
+    """The endpoint name and status (upper case) of a state-change event."""
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        return None, ""
+    name = detail.get("EndpointName")
+    return (str(name) if name else None), str(detail.get("EndpointStatus", "")).upper()

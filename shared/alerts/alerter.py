@@ -18,7 +18,7 @@ from functools import partial
 
 from shared.alerts.aggregate import observe
 from shared.alerts.policy import muted_by, policy_for
-from shared.alerts.problem import Action, Alert, Delivery, ProblemRecord
+from shared.alerts.problem import Action, Alert, Delivery, ProblemRecord, problem_key
 from shared.alerts.route import receivers_for
 from shared.alerts.settings import AlertSettings
 from shared.model import Finding
@@ -32,6 +32,30 @@ log = logging.getLogger("medic.alerts")
 RECORD_TTL = timedelta(days=7)
 CLAIM_LEASE = timedelta(minutes=5)
 _CAS_ATTEMPTS = 20
+
+
+def _failure_key(cloud: str, endpoint: str) -> str:
+    return f"failed-endpoint:{cloud}:{endpoint}"
+
+
+def _recovered(record: ProblemRecord | None) -> ProblemRecord | None:
+    """A record whose endpoint is back in service; the next failure alerts afresh."""
+    if record is None or record.alert.recovered:
+        return None
+    record.alert = record.alert.model_copy(update={"recovered": True, "since_last_post": None})
+    for delivery in record.deliveries.values():
+        if delivery.posted_at is None and not delivery.pending:
+            continue  # never alerted there: nothing to take back
+        if delivery.message is not None:
+            delivery.pending = [a for a in delivery.pending if a != "reply"]
+            if "update" not in delivery.pending:
+                delivery.pending.append("update")
+        else:
+            delivery.pending = ["post"]
+        delivery.posted_at = None
+        delivery.since_last_post = None
+        delivery.count_at_post = record.alert.count
+    return record
 
 
 def utcnow() -> datetime:
@@ -131,6 +155,51 @@ class Alerter:
                 expires=self.clock() + RECORD_TTL,
             ):
                 return updated
+        raise RuntimeError(f"state record {key} kept changing under {_CAS_ATTEMPTS} attempts")
+
+    # -- endpoint state ------------------------------------------------------------------------
+
+    def remember_failure(self, cloud: str, endpoint: str, findings: Iterable[Finding]) -> None:
+        """Note which problems describe ``endpoint`` failing, so its recovery can close them."""
+        keys = [problem_key(f) for f in findings]
+        if not keys:
+            return
+
+        def change(pointer: dict[str, list[str]] | None) -> dict[str, list[str]]:
+            known = (pointer or {}).get("keys", [])
+            return {"keys": list(dict.fromkeys([*known, *keys]))}
+
+        self._update_raw(_failure_key(cloud, endpoint), change)
+
+    def recover(self, cloud: str, endpoint: str) -> int:
+        """Mark the problems of a failed endpoint as recovered: editable messages are updated
+        to say so, webhooks get a short recovered message. Returns how many were open."""
+        closed: list[str] = []
+
+        def take(pointer: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+            closed[:] = (pointer or {}).get("keys", [])
+            return {"keys": []} if closed else None
+
+        self._update_raw(_failure_key(cloud, endpoint), take)
+        for key in closed:
+            self._update(key, _recovered)
+            self._touched.append(key)
+        return len(closed)
+
+    def _update_raw(
+        self,
+        key: str,
+        change: Callable[[dict[str, list[str]] | None], dict[str, list[str]] | None],
+    ) -> None:
+        for _ in range(_CAS_ATTEMPTS):
+            stored = self.store.get(key)
+            value = change(stored.value if stored else None)
+            if value is None:
+                return
+            version = stored.version if stored else None
+            expires = self.clock() + RECORD_TTL
+            if self.store.put(key, value, version, pending=False, expires=expires):
+                return
         raise RuntimeError(f"state record {key} kept changing under {_CAS_ATTEMPTS} attempts")
 
     # -- delivering ----------------------------------------------------------------------------
