@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types unit bench clean
+.PHONY: demo test lint types unit infra bench clean build-MedicFunction
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/medic demo
 
-test: lint types unit
+test: lint types unit infra
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -33,4 +33,32 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .aws-sam build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# --- AWS: the SAM template ---------------------------------------------------------------
+# SAM and cfn-lint live in their own environment: their pins must not move the project's.
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+LAMBDA_PYTHON := 3.12
+LAMBDA_PLATFORM := manylinux2014_x86_64
+
+$(TOOLS_STAMP): requirements-tools.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet -r requirements-tools.txt
+	touch $(TOOLS_STAMP)
+
+infra: export SAM_CLI_TELEMETRY = 0
+infra: $(TOOLS_STAMP)
+	AWS_DEFAULT_REGION=us-east-1 $(TOOLS)/bin/sam validate --lint --template template.yaml
+	$(TOOLS)/bin/cfn-lint template.yaml
+	$(TOOLS)/bin/sam build --template template.yaml --build-dir .aws-sam/build
+
+# Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set: the function's code
+# plus wheels for the Lambda runtime, whatever Python builds them.
+build-MedicFunction:
+	mkdir -p "$(ARTIFACTS_DIR)"
+	cp -r shared functions "$(ARTIFACTS_DIR)/"
+	find "$(ARTIFACTS_DIR)" -name '__pycache__' -prune -exec rm -rf {} +
+	python3 -m pip install --quiet --no-compile --only-binary=:all: \
+		--platform $(LAMBDA_PLATFORM) --python-version $(LAMBDA_PYTHON) --implementation cp \
+		-r requirements-lambda.txt -t "$(ARTIFACTS_DIR)"
