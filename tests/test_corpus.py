@@ -23,6 +23,7 @@ HOLDOUT4 = ROOT / "tests" / "corpus" / "holdout4.jsonl"
 HOLDOUT5 = ROOT / "tests" / "corpus" / "holdout5.jsonl"
 HOLDOUT6 = ROOT / "tests" / "corpus" / "holdout6.jsonl"
 HOLDOUT7 = ROOT / "tests" / "corpus" / "holdout7.jsonl"
+HOLDOUT8 = ROOT / "tests" / "corpus" / "holdout8.jsonl"
 CLASSIFIER = Classifier()
 
 
@@ -67,7 +68,8 @@ def evaluate(cases: list[dict[str, Any]]) -> tuple[float, float, list[str]]:
 # first measurements (category, place) were holdout 0.53/0.80 (with a partial rulebook),
 # holdout2 0.72/0.76, holdout3 0.71/0.91, holdout4 0.66/0.50 (2 places), holdout5 0.79/0.67
 # (6 places), holdout6 0.42/0.33 (6 places; gathered from what earlier sets had left, so more
-# unusual messages), holdout7 0.80/0.88 (17 places; against the rulebook of 361 rules).
+# unusual messages), holdout7 0.80/0.88 (17 places; against the rulebook of 361 rules),
+# holdout8 0.96/1.00 (25 messages, 6 places; after the rules widened for holdout7).
 # Rules were then widened by message family; these floors keep what was gained.
 CORPORA = [
     pytest.param(DEV, 0.95, 0.90, id="dev"),
@@ -80,6 +82,7 @@ CORPORA = [
     # Two places in this set are not ones a rule should name: a model server's model name,
     # and a local-mode container on a harmless line that rightly yields no finding.
     pytest.param(HOLDOUT7, 0.95, 0.85, id="holdout7"),
+    pytest.param(HOLDOUT8, 0.95, 0.90, id="holdout8"),
 ]
 
 

@@ -36,6 +36,9 @@ def records_of(event: Any, where: str) -> Iterator[LogRecord]:
         yield from aws.records_from_logs(aws.decode_awslogs(event))
     elif aws.is_logs_payload(event):
         yield from aws.records_from_logs(event)
+    elif aws.is_kinesis(event):
+        for item in event["Records"]:
+            yield from aws.records_from_logs(aws.kinesis_payload(item))
     elif aws.is_state_change(event):
         yield from aws.records_from_state_change(event)
     elif azure.is_diagnostic_batch(event):
@@ -49,8 +52,8 @@ def records_of(event: Any, where: str) -> Iterator[LogRecord]:
             )
     else:
         raise ReplayError(
-            f"{where}: not a CloudWatch Logs subscription event, an EventBridge SageMaker "
-            "endpoint state change, or an Event Hub diagnostic batch"
+            f"{where}: not a CloudWatch Logs subscription event (direct or through Kinesis), an "
+            "EventBridge SageMaker endpoint state change, or an Event Hub diagnostic batch"
         )
 
 

@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -246,3 +247,16 @@ def test_a_bad_config_stops_the_function_with_its_problems(
         app.handler(subscription(TRACEBACK), Context())
     [record] = [r for r in caplog.records if "config is invalid" in r.getMessage()]
     assert "ssm:/medic/bad:1: min_severity" in str(record.__dict__["problems"])
+
+
+def test_the_bundled_kinesis_sample_runs_through_the_handler(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, slack_webhook: Webhook
+) -> None:
+    monkeypatch.setenv("MEDIC_STATE", "memory")
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", slack_webhook.url)
+    sample = (
+        Path(__file__).resolve().parents[1] / "events" / "aws" / "kinesis_subscription_batch.json"
+    )
+    assert app.handler(json.loads(sample.read_text()), Context()) == {"batchItemFailures": []}
+    [message] = slack_webhook.requests
+    assert "sentencepiece" in message.body["text"] and "summarizer/Canary" in message.body["text"]

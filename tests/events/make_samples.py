@@ -65,6 +65,30 @@ def console(
     ]
 
 
+def kinesis(deliveries: list[dict[str, Any]]) -> dict[str, Any]:
+    """A Kinesis Data Streams batch whose records carry subscription deliveries."""
+    return {
+        "Records": [
+            {
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": "a7f5c2e1",
+                    "sequenceNumber": f"4965931245066512873017850371{i:022d}",
+                    "data": delivery["awslogs"]["data"],
+                    "approximateArrivalTimestamp": 1795090401.5,
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": f"shardId-000000000000:4965931245066512873017850371{i:022d}",
+                "eventName": "aws:kinesis:record",
+                "awsRegion": "eu-west-1",
+                "eventSourceARN": "arn:aws:kinesis:eu-west-1:123456789012:stream/medic-logs",
+            }
+            for i, delivery in enumerate(deliveries)
+        ]
+    }
+
+
 AWS: dict[str, Any] = {
     "cloudwatch_pipeline_cuda_oom.json": awslogs(
         "/aws/sagemaker/Endpoints/fraud-detector",
@@ -99,6 +123,20 @@ AWS: dict[str, Any] = {
             '[ERROR] ModelError: An error occurred (ModelError) when calling the InvokeEndpoint operation: Received client error (413) from primary with message "Failed to buffer the request body: length limit exceeded". See https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logEventViewer:group=/aws/sagemaker/Endpoints/churn-xgb in account 123456789012 for more information.\nTraceback (most recent call last):\n  File "/var/task/app.py", line 22, in handler\n    response = runtime.invoke_endpoint(EndpointName=ENDPOINT, Body=body)',
             "END RequestId: 6f1d1a52-0c0e-4f0c-9d43-8f7c2b1e9a10",
         ],
+    ),
+    "kinesis_subscription_batch.json": kinesis(
+        [
+            awslogs(
+                "/aws/sagemaker/Endpoints/summarizer",
+                "Canary/i-0c1d2e3f4a5b6c7d8",
+                [
+                    "2026-11-19 12:13:20,210 [INFO ] main org.pytorch.serve.ModelServer - Loading initial models: summarizer.mar",
+                    "2026-11-19 12:13:23,402 [INFO ] W-9000-summarizer_1.0-stdout MODEL_LOG - Traceback (most recent call last):",
+                    '2026-11-19 12:13:23,403 [INFO ] W-9000-summarizer_1.0-stdout MODEL_LOG -   File "/home/model-server/tmp/models/handler.py", line 5, in <module>',
+                    "2026-11-19 12:13:23,404 [INFO ] W-9000-summarizer_1.0-stdout MODEL_LOG - ModuleNotFoundError: No module named 'sentencepiece'",
+                ],
+            ),
+        ]
     ),
     "cloudwatch_control_message.json": awslogs(
         "testLogGroup",
