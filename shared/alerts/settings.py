@@ -137,7 +137,6 @@ class TeamsWebhook(_Strict):
 
 
 Receiver = Annotated[SlackBot | SlackWebhook | TeamsWebhook, Field(discriminator="type")]
-MinSeverity = Severity
 
 
 class AlertSettings(_Strict):
