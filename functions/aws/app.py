@@ -8,7 +8,9 @@ the secrets and the state store are reached on the first invocation and reused w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -19,6 +21,7 @@ from functions.aws import events
 from functions.aws.settings import Settings, load_settings
 from shared.alerts.alerter import Alerter
 from shared.classify.classifier import Classifier
+from shared.config import Config
 from shared.model import LogRecord
 from shared.notify.base import Notifier
 from shared.notify.retry import Budget
@@ -84,7 +87,7 @@ def decode(event: dict[str, Any]) -> list[Batch]:
         for item in event["Records"]:
             sequence = str(item.get("kinesis", {}).get("sequenceNumber", ""))
             where = f"kinesis record {sequence or item.get('eventID')}"
-            payload = _payload(lambda item=item: events.kinesis_payload(item), where)
+            payload = _payload(partial(events.kinesis_payload, item), where)
             if payload:
                 batches.append(Batch(list(events.records_from_logs(payload)), item=sequence))
         return batches
@@ -103,10 +106,9 @@ def decode(event: dict[str, Any]) -> list[Batch]:
     return []
 
 
-def _payload(decode_one: Any, where: str) -> dict[str, Any] | None:
+def _payload(decode_one: Callable[[], dict[str, Any]], where: str) -> dict[str, Any] | None:
     try:
-        payload: dict[str, Any] = decode_one()
-        return payload
+        return decode_one()
     except events.DecodeError as exc:
         logger.error("undecodable delivery skipped", extra={"where": where, "reason": str(exc)})
         metrics.add_metric(name="BadInput", unit=MetricUnit.Count, value=1)
@@ -133,16 +135,15 @@ def _alerter(settings: Settings, context: LambdaContext) -> Alerter:
 _STORES: dict[str, Store] = {}
 
 
-_CLASSIFIERS: dict[str, Classifier] = {}
+_CLASSIFIER: list[tuple[Config, Classifier]] = []
 
 
 def _classifier(settings: Settings) -> Classifier:
-    """One classifier per config version, kept while the container is warm."""
-    key = settings.config.model_dump_json()
-    if key not in _CLASSIFIERS:
-        _CLASSIFIERS.clear()
-        _CLASSIFIERS[key] = settings.config.classifier(settings.where)
-    return _CLASSIFIERS[key]
+    """The classifier of the config in force, kept while the container is warm (configs are
+    cached per version, so the same version is the same object)."""
+    if not _CLASSIFIER or _CLASSIFIER[0][0] is not settings.config:
+        _CLASSIFIER[:] = [(settings.config, settings.config.classifier(settings.where))]
+    return _CLASSIFIER[0][1]
 
 
 def _account(report: RunReport) -> None:

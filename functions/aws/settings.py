@@ -17,9 +17,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from shared.config import Config, parse_config
+
+#: The same config text parses to the same (frozen) Config object, so warm invocations
+#: neither validate it again nor rebuild its classifier.
+_parsed = lru_cache(maxsize=4)(parse_config)
 
 #: Seconds a fetched config or secret is reused before it is fetched again.
 CACHE_SECONDS = 300
@@ -43,7 +48,7 @@ def _config(env: Mapping[str, str]) -> tuple[Config, str | None]:
 
         text: Any = parameters.get_parameter(name, decrypt=True, max_age=CACHE_SECONDS)
         where = f"ssm:{name}"
-        return parse_config(str(text), where), where
+        return _parsed(str(text), where), where
     from shared.config import config_from_env
 
     return config_from_env(env.get("MEDIC_CONFIG") or None)
@@ -52,19 +57,22 @@ def _config(env: Mapping[str, str]) -> tuple[Config, str | None]:
 def _credentials(env: Mapping[str, str]) -> dict[str, str]:
     """The environment with ``*_SECRET_ARN`` / ``*_SSM_PARAMETER`` resolved to values."""
     resolved = dict(env)
-    for key, ref in env.items():
-        if not ref or key == "MEDIC_CONFIG_PARAMETER":
-            continue
-        if key.endswith(SECRET_SUFFIX):
-            from aws_lambda_powertools.utilities import parameters
+    references = [
+        (key, suffix, ref)
+        for key, ref in env.items()
+        for suffix in (SECRET_SUFFIX, PARAMETER_SUFFIX)
+        if ref and key.endswith(suffix)
+    ]
+    if references:
+        from aws_lambda_powertools.utilities import parameters
 
-            value: Any = parameters.get_secret(ref, max_age=CACHE_SECONDS)
-            resolved[key.removesuffix(SECRET_SUFFIX)] = str(value).strip()
-        elif key.endswith(PARAMETER_SUFFIX):
-            from aws_lambda_powertools.utilities import parameters
-
-            value = parameters.get_parameter(ref, decrypt=True, max_age=CACHE_SECONDS)
-            resolved[key.removesuffix(PARAMETER_SUFFIX)] = str(value).strip()
+        for key, suffix, ref in references:
+            value: Any = (
+                parameters.get_secret(ref, max_age=CACHE_SECONDS)
+                if suffix == SECRET_SUFFIX
+                else parameters.get_parameter(ref, decrypt=True, max_age=CACHE_SECONDS)
+            )
+            resolved[key.removesuffix(suffix)] = str(value).strip()
     return resolved
 
 

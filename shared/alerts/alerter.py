@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 from shared.alerts.aggregate import observe
 from shared.alerts.policy import muted_by, policy_for
@@ -139,22 +140,37 @@ class Alerter:
     def _update(
         self, key: str, change: Callable[[ProblemRecord | None], ProblemRecord | None]
     ) -> ProblemRecord | None:
-        """Read, change and write back one record, again from the top if another run wrote it
-        in between. ``change`` returning ``None`` means nothing to write."""
+        """Read, change and write back one problem record (see :meth:`_write`)."""
+        result: list[ProblemRecord | None] = [None]
+
+        def on_value(value: dict[str, Any] | None) -> tuple[dict[str, Any], bool] | None:
+            record = ProblemRecord.model_validate(value) if value is not None else None
+            result[0] = updated = change(record)
+            if updated is None:
+                result[0] = record
+                return None
+            return updated.model_dump(mode="json"), updated.has_pending()
+
+        self._write(key, on_value)
+        return result[0]
+
+    def _write(
+        self,
+        key: str,
+        change: Callable[[dict[str, Any] | None], tuple[dict[str, Any], bool] | None],
+    ) -> None:
+        """Compare-and-set ``key``: ``change`` maps the stored value to the new value and its
+        pending flag (``None``: nothing to write), again from the top if another run wrote
+        the record in between."""
         for _ in range(_CAS_ATTEMPTS):
             stored = self.store.get(key)
-            record = ProblemRecord.model_validate(stored.value) if stored else None
-            updated = change(record)
-            if updated is None:
-                return record
-            if self.store.put(
-                key,
-                updated.model_dump(mode="json"),
-                stored.version if stored else None,
-                pending=updated.has_pending(),
-                expires=self.clock() + RECORD_TTL,
-            ):
-                return updated
+            new = change(stored.value if stored else None)
+            if new is None:
+                return
+            version = stored.version if stored else None
+            expires = self.clock() + RECORD_TTL
+            if self.store.put(key, new[0], version, pending=new[1], expires=expires):
+                return
         raise RuntimeError(f"state record {key} kept changing under {_CAS_ATTEMPTS} attempts")
 
     # -- endpoint state ------------------------------------------------------------------------
@@ -165,42 +181,26 @@ class Alerter:
         if not keys:
             return
 
-        def change(pointer: dict[str, list[str]] | None) -> dict[str, list[str]]:
+        def change(pointer: dict[str, Any] | None) -> tuple[dict[str, Any], bool]:
             known = (pointer or {}).get("keys", [])
-            return {"keys": list(dict.fromkeys([*known, *keys]))}
+            return {"keys": list(dict.fromkeys([*known, *keys]))}, False
 
-        self._update_raw(_failure_key(cloud, endpoint), change)
+        self._write(_failure_key(cloud, endpoint), change)
 
     def recover(self, cloud: str, endpoint: str) -> int:
         """Mark the problems of a failed endpoint as recovered: editable messages are updated
         to say so, webhooks get a short recovered message. Returns how many were open."""
         closed: list[str] = []
 
-        def take(pointer: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        def take(pointer: dict[str, Any] | None) -> tuple[dict[str, Any], bool] | None:
             closed[:] = (pointer or {}).get("keys", [])
-            return {"keys": []} if closed else None
+            return ({"keys": []}, False) if closed else None
 
-        self._update_raw(_failure_key(cloud, endpoint), take)
+        self._write(_failure_key(cloud, endpoint), take)
         for key in closed:
             self._update(key, _recovered)
             self._touched.append(key)
         return len(closed)
-
-    def _update_raw(
-        self,
-        key: str,
-        change: Callable[[dict[str, list[str]] | None], dict[str, list[str]] | None],
-    ) -> None:
-        for _ in range(_CAS_ATTEMPTS):
-            stored = self.store.get(key)
-            value = change(stored.value if stored else None)
-            if value is None:
-                return
-            version = stored.version if stored else None
-            expires = self.clock() + RECORD_TTL
-            if self.store.put(key, value, version, pending=False, expires=expires):
-                return
-        raise RuntimeError(f"state record {key} kept changing under {_CAS_ATTEMPTS} attempts")
 
     # -- delivering ----------------------------------------------------------------------------
 

@@ -73,28 +73,19 @@ class Alert(BaseModel):
     def from_finding(cls, finding: Finding, redact: Redactor, severity: Severity) -> Alert:
         """The alert for a finding; every piece of text taken from a log is redacted here, so
         neither the state store nor any message ever holds a credential from a log line."""
-        values = finding.fields
-        return cls(
-            key=problem_key(finding),
-            rule=finding.rule,
-            category=finding.category,
-            severity=severity,
-            title=redact(finding.title),
-            fix=redact(finding.fix),
-            commands=[redact(c) for c in finding.commands],
-            docs=finding.docs,
-            evidence=[redact(line) for line in finding.evidence],
-            cloud=finding.cloud,
-            endpoint=finding.endpoint,
-            variant=finding.variant,
-            deployment=finding.deployment,
-            instance=finding.instance,
-            container=finding.container,
-            region=values.get("region"),
-            account=values.get("account"),
-            log_group=values.get("log_group"),
-            stream=values.get("stream"),
-            resource_id=values.get("resource_id"),
+        extra = {k: finding.fields.get(k) for k in ("region", "account", "log_group", "stream")}
+        return cls.model_validate(
+            {
+                **finding.to_json(),
+                **extra,
+                "resource_id": finding.fields.get("resource_id"),
+                "key": problem_key(finding),
+                "severity": severity,
+                "title": redact(finding.title),
+                "fix": redact(finding.fix),
+                "commands": [redact(c) for c in finding.commands],
+                "evidence": [redact(line) for line in finding.evidence],
+            }
         )
 
 

@@ -48,28 +48,25 @@ def _cloudwatch_part(value: str) -> str:
     return quote(quote(value, safe=""), safe="").replace("%", "$")
 
 
+def _aws_console(region: str | None, service: str, fragment: str) -> str:
+    """A console page of ``service``; without a region the console picks the user's last."""
+    host = f"{region}.console.aws.amazon.com" if region else "console.aws.amazon.com"
+    query = f"?region={region}" if region else ""
+    return f"https://{host}/{service}/home{query}#{fragment}"
+
+
 def log_links(alert: Alert) -> list[tuple[str, str]]:
     """(label, URL) of the console pages that show this problem's logs."""
     links: list[tuple[str, str]] = []
     if alert.cloud == "aws" and alert.log_group:
-        region = alert.region
-        host = f"{region}.console.aws.amazon.com" if region else "console.aws.amazon.com"
-        query = f"?region={region}" if region else ""
-        url = f"https://{host}/cloudwatch/home{query}#logsV2:log-groups/log-group/"
+        url = _aws_console(alert.region, "cloudwatch", "logsV2:log-groups/log-group/")
         url += _cloudwatch_part(alert.log_group)
         if alert.stream:
             url += "/log-events/" + _cloudwatch_part(alert.stream)
         links.append(("CloudWatch logs", url))
     if alert.cloud == "aws" and alert.endpoint:
-        region = alert.region
-        host = f"{region}.console.aws.amazon.com" if region else "console.aws.amazon.com"
-        query = f"?region={region}" if region else ""
-        links.append(
-            (
-                "Endpoint",
-                f"https://{host}/sagemaker/home{query}#/endpoints/{quote(alert.endpoint, safe='')}",
-            )
-        )
+        fragment = f"/endpoints/{quote(alert.endpoint, safe='')}"
+        links.append(("Endpoint", _aws_console(alert.region, "sagemaker", fragment)))
     if alert.cloud == "azure" and alert.resource_id:
         base = f"https://portal.azure.com/#@/resource{quote(alert.resource_id, safe='/')}"
         links.append(("Azure portal", f"{base}/overview"))

@@ -53,10 +53,9 @@ def _chunks(label: str, text: str, *, code: bool) -> list[Block]:
     """``text`` under a bold label in as many sections as it needs (nothing is cut)."""
     fence = "```" if code else ""
     room = SECTION_LIMIT - len(label) - 2 * len(fence) - 4
-    return [
-        _section(f"{'*' + label + '*' + chr(10) if i == 0 else ''}{fence}{piece}{fence}")
-        for i, piece in enumerate(_pieces(text, room))
-    ]
+    pieces = [f"{fence}{piece}{fence}" for piece in _pieces(text, room)]
+    pieces[0] = f"*{label}*\n{pieces[0]}"
+    return [_section(piece) for piece in pieces]
 
 
 def _fields(alert: Alert) -> Block:
