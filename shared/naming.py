@@ -55,9 +55,12 @@ def azure_resource(resource_id: str | None) -> dict[str, str]:
 
 
 def parse_time(value: object) -> datetime | None:
-    """A timestamp from epoch milliseconds/seconds or ISO 8601 text, as aware UTC; else None."""
+    """A timestamp from a datetime, epoch milliseconds/seconds or ISO 8601 text, as aware UTC;
+    else None."""
     if isinstance(value, bool) or value is None:
         return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     try:
         if isinstance(value, int | float):
             seconds = value / 1000 if value > 1e11 else value

@@ -21,13 +21,10 @@ from functions.aws import events
 from functions.aws.settings import Settings, load_settings
 from shared.alerts.alerter import Alerter
 from shared.classify.classifier import Classifier
-from shared.config import Config
 from shared.model import LogRecord
-from shared.notify.base import Notifier
-from shared.notify.retry import Budget
 from shared.pipeline import RunReport, run
 from shared.rulebook.errors import RulebookError
-from shared.state.base import Store
+from shared.runtime import Runtime
 
 logger = Logger(service="medic")
 metrics = Metrics(namespace="medic", service="medic")
@@ -115,35 +112,17 @@ def _payload(decode_one: Callable[[], dict[str, Any]], where: str) -> dict[str, 
         return None
 
 
+#: Stores and the classifier outlive an invocation: a warm container reuses them.
+_RUNTIME = Runtime()
+
+
 def _alerter(settings: Settings, context: LambdaContext) -> Alerter:
-    from shared.notify.factory import build_notifiers
-    from shared.state.factory import open_store
-
-    notifiers: dict[str, Notifier] = build_notifiers(settings.config, settings.env)
-    if not notifiers:
-        from shared.notify.log import LogNotifier
-
-        notifiers = {"log": LogNotifier()}
     seconds = context.get_remaining_time_in_millis() / 1000 - RESERVE_SECONDS
-    url = settings.env.get("MEDIC_STATE") or "memory"
-    if url not in _STORES:
-        _STORES[url] = open_store(url)
-    return Alerter(settings.config, _STORES[url], notifiers, budget=Budget(max(1.0, seconds)))
-
-
-#: Stores and classifiers outlive an invocation: a warm container reuses its clients.
-_STORES: dict[str, Store] = {}
-
-
-_CLASSIFIER: list[tuple[Config, Classifier]] = []
+    return _RUNTIME.alerter(settings.config, settings.env, seconds)
 
 
 def _classifier(settings: Settings) -> Classifier:
-    """The classifier of the config in force, kept while the container is warm (configs are
-    cached per version, so the same version is the same object)."""
-    if not _CLASSIFIER or _CLASSIFIER[0][0] is not settings.config:
-        _CLASSIFIER[:] = [(settings.config, settings.config.classifier(settings.where))]
-    return _CLASSIFIER[0][1]
+    return _RUNTIME.classifier(settings.config, settings.where)
 
 
 def _account(report: RunReport) -> None:

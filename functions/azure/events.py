@@ -4,13 +4,20 @@ Diagnostic settings streaming to Event Hubs deliver ``{"records": [...]}``: one 
 records, each with a ``category``. Console and event logs carry a message; a traffic log row is
 turned into one status line (``POST /score returned 424 (...); model status 500 (...)``) that the
 HTTP-status rules read. Other categories are counted as skipped, never failed.
+
+Console and event log records carry no id of their own, so each gets one from its content
+(resource, time, instance, container, message): Event Hubs redeliveries and overlapping Log
+Analytics polls then name the same line by the same id, and the pipeline skips it. Traffic rows
+use their request id.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from shared.model import LogRecord
@@ -87,19 +94,34 @@ def records_from_diagnostics(
             continue
         resource = item.get("resourceId") or item.get("ResourceId") or ""
         location = azure_resource(str(resource))
+        timestamp = parse_time(item.get("time") or _get(props, "TimeGenerated"))
+        instance = _get(props, "InstanceId")
+        container = _get(props, "ContainerName")
+        request_id = _get(props, "XRequestId") if category == TRAFFIC else None
         yield LogRecord(
             message=message,
             cloud="azure",
             endpoint=_get(props, "EndpointName") or location.get("endpoint"),
             deployment=_get(props, "DeploymentName") or location.get("deployment"),
-            instance=_get(props, "InstanceId"),
-            container=_get(props, "ContainerName"),
-            timestamp=parse_time(item.get("time") or _get(props, "TimeGenerated")),
+            instance=instance,
+            container=container,
+            timestamp=timestamp,
             source=str(resource) or None,
             stream=category,
-            event_id=_get(props, "XRequestId") if category == TRAFFIC else None,
+            event_id=str(request_id)
+            if request_id
+            else content_id(category, str(resource), timestamp, instance, container, message),
             region=item.get("location") or _get(props, "Location"),
         )
+
+
+def content_id(category: str, resource: str, *parts: object) -> str:
+    """A stable id for a record without one: the same line read twice gets the same id."""
+    text = "\x1f".join(
+        [category, resource.lower()]
+        + [p.isoformat() if isinstance(p, datetime) else str(p or "") for p in parts]
+    )
+    return "az-" + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:40]
 
 
 def is_diagnostic_batch(event: Any) -> bool:

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from functions.aws import app
+from shared.runtime import Runtime
 from tests.alerts.helpers import create_state_table
 from tests.chat_servers import SlackApi, Webhook
 
@@ -104,10 +105,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "medic")
     with mock_aws():
         create_state_table(boto3.client("dynamodb"), "medic-state")
-        app._STORES.clear()
+        monkeypatch.setattr(app, "_RUNTIME", Runtime())  # a cold start
         parameters.clear_caches()
         yield boto3
-        app._STORES.clear()
         parameters.clear_caches()
 
 
