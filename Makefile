@@ -3,13 +3,14 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+AZURITE_STAMP := tests/azurite/node_modules/.installed
 
 .PHONY: demo test lint types unit infra bench clean build-MedicFunction
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,aws]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,aws,azure]'
 	touch $(STAMP)
 
 .venv: $(STAMP)
@@ -26,8 +27,13 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(AZURITE_STAMP)
 	$(BIN)/pytest
+
+# Azurite, the Azure Storage emulator the Azure state store is tested against (needs npm).
+$(AZURITE_STAMP): tests/azurite/package.json tests/azurite/package-lock.json
+	npm ci --prefix tests/azurite --no-audit --no-fund --silent
+	touch $(AZURITE_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

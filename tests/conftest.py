@@ -1,4 +1,4 @@
-"""Shared fixtures: local chat servers the real clients talk to."""
+"""Shared fixtures: local chat servers the real clients talk to, and Azurite."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from pytest_httpserver import HTTPServer
 
+from tests.azurite import Azurite, AzuriteError, start_azurite
 from tests.chat_servers import SlackApi, Webhook
 
 
@@ -37,3 +38,17 @@ def slack_webhook(chat_server: HTTPServer) -> Webhook:
 def teams_webhook(chat_server: HTTPServer) -> Webhook:
     """A local server answering as a Teams Workflows webhook."""
     return Webhook(chat_server, "/workflows/abc/triggers/manual/paths/invoke", 202)
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    """Azurite's table service, in memory on a free port, for the whole session.
+
+    Fails (never skips) when Azurite is not installed: `make unit` installs it.
+    """
+    try:
+        server = start_azurite()
+    except AzuriteError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()

@@ -1,5 +1,6 @@
-"""Choosing the store from ``MEDIC_STATE``: ``memory``, ``sqlite:///PATH`` or
-``dynamodb://TABLE`` (needs boto3, which the Lambda runtime has).
+"""Choosing the store from ``MEDIC_STATE``: ``memory``, ``sqlite:///PATH``,
+``dynamodb://TABLE`` (needs boto3, which the Lambda runtime has) or ``azuretable://TABLE``
+(needs azure-data-tables; the storage account is the one ``AzureWebJobsStorage`` names).
 
 As in SQLAlchemy URLs, ``sqlite:///state.db`` is relative to the working directory and
 ``sqlite:////var/lib/medic/state.db`` (four slashes) is absolute.
@@ -8,11 +9,14 @@ As in SQLAlchemy URLs, ``sqlite:///state.db`` is relative to the working directo
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from shared.state.base import Store
 
 STATE_ENV = "MEDIC_STATE"
+#: Azure table names: 3-63 letters and digits, starting with a letter.
+_AZURE_TABLE = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
 
 
 class StateConfigError(ValueError):
@@ -50,6 +54,17 @@ def open_store(url: str | None = None) -> Store:
                 f"{STATE_ENV}={url}: name the table, e.g. dynamodb://medic-state"
             )
         return DynamoStore(table)
+    if url.startswith("azuretable://"):
+        from shared.state.azuretable import AzureTableStore
+
+        table = url.removeprefix("azuretable://")
+        if not _AZURE_TABLE.fullmatch(table) or table.lower() == "tables":
+            raise StateConfigError(
+                f"{STATE_ENV}={url}: name the table with 3-63 letters and digits, starting with "
+                "a letter (not the reserved name tables), e.g. azuretable://medicstate"
+            )
+        return AzureTableStore(table)
     raise StateConfigError(
-        f"{STATE_ENV}={url}: not a store medic knows; use memory, sqlite:///PATH or dynamodb://TABLE"
+        f"{STATE_ENV}={url}: not a store medic knows; use memory, sqlite:///PATH, "
+        "dynamodb://TABLE or azuretable://TABLE"
     )

@@ -4,26 +4,30 @@ event ids that expire; and concurrent runs on one problem post a single first me
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
 import pytest
+from azure.data.tables import TableClient
 from moto import mock_aws
 
+from shared.alerts.problem import problem_key
+from shared.state.azuretable import AzureTableStore
 from shared.state.base import Store
 from shared.state.dynamodb import DynamoStore
 from shared.state.factory import StateConfigError, open_store
 from shared.state.memory import MemoryStore
 from shared.state.sqlite import SqliteStore
 from tests.alerts.helpers import OOM, alerter, create_state_table, process, record
+from tests.azurite import Azurite
 from tests.chat_servers import SlackApi
 
 LATER = datetime.now(UTC) + timedelta(days=1)
 
 
-@pytest.fixture(params=["memory", "sqlite", "dynamodb"])
+@pytest.fixture(params=["memory", "sqlite", "dynamodb", "azuretable"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "memory":
         yield MemoryStore()
@@ -32,6 +36,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
             client = boto3.client("dynamodb", region_name="eu-west-1")
             create_state_table(client, "medic-state")
             yield DynamoStore("medic-state", client)
+    elif request.param == "azuretable":
+        azurite: Azurite = request.getfixturevalue("azurite")
+        table = azurite.table()
+        yield AzureTableStore(table.table_name, table)
     else:
         sqlite = SqliteStore(tmp_path / "state.sqlite")
         yield sqlite
@@ -115,25 +123,55 @@ def test_concurrent_runs_on_one_problem_post_one_message(
     assert stored is not None and stored.value["alert"]["count"] == 6
 
 
-def test_concurrent_lambda_invocations_on_dynamodb_post_one_message(slack_api: SlackApi) -> None:
+@pytest.fixture(params=["dynamodb", "azuretable"])
+def connect(request: pytest.FixtureRequest) -> Iterator[Callable[[], Store]]:
+    """Opens a new client of one shared cloud store per call, as each concurrent invocation
+    does (SQLite has its own test above: its connections belong to the thread that opens them).
+    """
+    if request.param == "dynamodb":
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="eu-west-1")
+            create_state_table(client, "medic-state")
+            yield lambda: DynamoStore("medic-state", client)
+    else:
+        azurite: Azurite = request.getfixturevalue("azurite")
+        name = azurite.table().table_name
+        yield lambda: AzureTableStore(
+            name, TableClient.from_connection_string(azurite.connection_string, name)
+        )
+
+
+def test_concurrent_invocations_on_a_cloud_store_post_one_message(
+    slack_api: SlackApi, connect: Callable[[], Store]
+) -> None:
     env = {
         "SLACK_BOT_TOKEN": slack_api.token,
         "SLACK_CHANNEL": "C1",
         "SLACK_API_URL": slack_api.url,
     }
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-1")
-        create_state_table(client, "medic-state")
-        start = threading.Barrier(4)
+    start = threading.Barrier(6)
+    errors: list[BaseException] = []
+    keys: set[str] = set()
 
-        def worker(n: int) -> None:
+    def worker(n: int) -> None:
+        try:
+            store = connect()
             start.wait()
-            process(alerter(DynamoStore("medic-state", client), env), record(OOM, event_id=f"e{n}"))
+            report = process(alerter(store, env), record(OOM, event_id=f"e{n}"))
+            keys.update(problem_key(f) for f in report.findings)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
 
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert len(slack_api.posts()) == 1
-        assert DynamoStore("medic-state", client).pending() == []
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(slack_api.posts()) == 1
+    final = connect()
+    [key] = keys
+    stored = final.get(key)
+    assert stored is not None and stored.value["alert"]["count"] == 6
+    assert final.pending() == []
+    assert final.seen([f"e{n}" for n in range(7)]) == {f"e{n}" for n in range(6)}
