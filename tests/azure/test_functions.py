@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,12 +16,15 @@ from typing import Any
 import azure.functions as func
 import pytest
 import trustme
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import TableClient
 from azure.functions.timer import TimerRequest
 
 import function_app
 from functions.azure import invocation, loganalytics
 from functions.azure.settings import APP_SETTINGS, LOCAL_ONLY
 from tests.azure.log_analytics import IDENTITY_HEADER, PARTIAL_ERROR, LogAnalytics, start_server
+from tests.azurite import Azurite
 from tests.chat_servers import Failure, Webhook
 
 EVENTS = Path(__file__).resolve().parents[1] / "events" / "azure"
@@ -333,3 +337,71 @@ def test_a_full_window_goes_on_from_its_last_row(
     assert first_alerts == 0  # the traceback at the end of a full read waits ...
     [post] = slack.requests  # ... but whole, by the second read: one alert, the right one
     assert "lightgbm" in post.body["text"]
+
+
+# --- as deployed: state in Table Storage (Azurite) -----------------------------------------
+
+
+@pytest.fixture
+def table_state(
+    azurite: Azurite, monkeypatch: pytest.MonkeyPatch, azure_app: dict[str, Any]
+) -> str:
+    """``MEDIC_STATE=azuretable://…`` in the app's storage account, as the Bicep sets it."""
+    name = azurite.table_name()
+    monkeypatch.setenv("AzureWebJobsStorage", azurite.connection_string)
+    monkeypatch.setenv("MEDIC_STATE", f"azuretable://{name}")
+    return name
+
+
+def test_concurrent_batches_on_one_problem_post_once_with_table_state(
+    table_state: str, webhooks: tuple[Webhook, Webhook], azure_app: dict[str, Any]
+) -> None:
+    batches = [sample("eventhub_console_traceback.json") for _ in range(4)]
+    for n, batch in enumerate(batches):  # four instances' lines of one problem
+        for record in batch["records"]:
+            record["properties"]["InstanceId"] = f"blue-{n}"
+    errors: list[BaseException] = []
+
+    def invoke(batch: dict[str, Any]) -> None:
+        try:
+            azure_app["diagnostics"]([hub_event(batch)])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=invoke, args=(b,)) for b in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    slack, teams = webhooks
+    assert len(slack.requests) == 1 and len(teams.requests) == 1
+
+
+def test_the_poller_resumes_from_its_stored_checkpoint_after_a_cold_start(
+    table_state: str,
+    workspace: LogAnalytics,
+    webhooks: tuple[Webhook, Webhook],
+    azure_app: dict[str, Any],
+    azurite: Azurite,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    traceback_rows(workspace, datetime.now(UTC) - timedelta(minutes=2))
+    tick(azure_app)
+    monkeypatch.setattr(invocation, "RUNTIME", invocation.AzureRuntime())  # a new instance
+    stale = TableClient.from_connection_string(azurite.connection_string, table_state)
+    stale.upsert_entity(
+        {
+            "PartitionKey": "event",
+            "RowKey": "0" * 64,
+            "key": "old",
+            "expires_at": datetime.now(UTC) - timedelta(days=1),
+        }
+    )
+    tick(azure_app)
+    first, second = workspace.queries
+    assert second.start == first.end - timedelta(minutes=15)  # the checkpoint was in the table
+    slack, teams = webhooks
+    assert len(slack.requests) == 1 and len(teams.requests) == 1  # and so were the event ids
+    with pytest.raises(ResourceNotFoundError):
+        stale.get_entity("event", "0" * 64)  # the timer swept the expired row
