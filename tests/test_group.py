@@ -127,3 +127,22 @@ def test_an_error_line_ending_in_a_colon_takes_the_line_it_announces() -> None:
         "workers=2",
     ]
     assert [len(e.lines) for e in events(records(lines))] == [2, 1, 1]
+
+
+def test_a_level_in_brackets_is_prefix_not_a_closing_bracket() -> None:
+    lines = [
+        "2026-11-21 09:00:01,001 [INFO ] model loaded",
+        "2026-11-21 09:00:02,001 [INFO ] serving on port 8080",
+    ]
+    grouped = list(events([LogRecord(message=m, stream="s") for m in lines]))
+    assert len(grouped) == 2  # neither line reads as the continuation "] …" of the other
+
+
+def test_a_model_server_line_with_one_logger_word_is_prefix_stripped() -> None:
+    lines = [
+        "2026-11-21 09:00:01,001 [INFO ] W-9000-model-stdout - Traceback (most recent call last):",
+        '2026-11-21 09:00:01,002 [INFO ] W-9000-model-stdout -   File "x.py", line 7, in f',
+        "2026-11-21 09:00:01,003 [INFO ] W-9000-model-stdout - ValueError: bad row",
+    ]
+    [event] = list(events([LogRecord(message=m, stream="s") for m in lines]))
+    assert event.headline == 2

@@ -55,7 +55,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     alerter = _alerter(settings, context)
     classifier = _classifier(settings)
     failures: list[dict[str, str]] = []
-    for batch in decode(event):
+    for batch in decode(event, classifier.relevant):
         try:
             report = run(batch.records, classifier, alerter)
             if batch.failed_endpoint:
@@ -73,12 +73,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return {"batchItemFailures": failures}
 
 
-def decode(event: dict[str, Any]) -> list[Batch]:
+def decode(event: dict[str, Any], relevant: events.Relevance | None = None) -> list[Batch]:
     """The event's batches; a delivery that cannot be decoded is logged, counted and skipped
-    (retrying it would not help), and the rest of the event still runs."""
+    (retrying it would not help), and the rest of the event still runs. ``relevant`` picks the
+    log lines worth classifying (see :meth:`Classifier.relevant`)."""
     if events.is_awslogs(event):
         payload = _payload(lambda: events.decode_awslogs(event), "awslogs")
-        return [Batch(list(events.records_from_logs(payload)))] if payload else []
+        return [Batch(list(events.records_from_logs(payload, relevant)))] if payload else []
     if events.is_kinesis(event):
         batches = []
         for item in event["Records"]:
@@ -86,7 +87,9 @@ def decode(event: dict[str, Any]) -> list[Batch]:
             where = f"kinesis record {sequence or item.get('eventID')}"
             payload = _payload(partial(events.kinesis_payload, item), where)
             if payload:
-                batches.append(Batch(list(events.records_from_logs(payload)), item=sequence))
+                batches.append(
+                    Batch(list(events.records_from_logs(payload, relevant)), item=sequence)
+                )
         return batches
     if events.is_state_change(event):
         endpoint, status = events.endpoint_status(event)

@@ -10,13 +10,15 @@ import binascii
 import gzip
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from shared.model import LogRecord
 from shared.naming import parse_time, sagemaker_endpoint, sagemaker_stream
 
 STATE_CHANGE = "SageMaker Endpoint State Change"
+#: Given one stream's messages in order, the indices of those worth classifying.
+Relevance = Callable[[Sequence[str]], Iterable[int]]
 
 
 class DecodeError(ValueError):
@@ -45,8 +47,14 @@ def decode_awslogs(event: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def records_from_logs(payload: dict[str, Any]) -> Iterator[LogRecord]:
-    """Records of a decoded subscription payload; control messages carry none."""
+def records_from_logs(
+    payload: dict[str, Any], relevant: Relevance | None = None
+) -> Iterator[LogRecord]:
+    """Records of a decoded subscription payload; control messages carry none.
+
+    A payload holds one log stream. With ``relevant`` (a classifier's prefilter), records are
+    made only of the messages it picks, so healthy lines cost no per-line work.
+    """
     if payload.get("messageType") == "CONTROL_MESSAGE":
         return
     group = str(payload.get("logGroup") or "")
@@ -57,9 +65,11 @@ def records_from_logs(payload: dict[str, Any]) -> Iterator[LogRecord]:
     events = payload.get("logEvents")
     if not isinstance(events, list):
         raise DecodeError(f"{group or 'payload'}: logEvents missing or not a list")
-    for item in events:
-        if not isinstance(item, dict) or not isinstance(item.get("message"), str):
-            continue
+    items = [i for i in events if isinstance(i, dict) and isinstance(i.get("message"), str)]
+    if relevant is not None:
+        picked = relevant([i["message"] for i in items])
+        items = [items[n] for n in picked]
+    for item in items:
         yield LogRecord(
             message=item["message"],
             cloud="aws",

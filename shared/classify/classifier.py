@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from shared.classify.engine import Engine, Verdict
 from shared.classify.group import Event, Grouper, body
 from shared.classify.mask import mask
+from shared.classify.prefilter import Prefilter
 from shared.model import SEVERITY_RANK, Finding, LogRecord
 from shared.redact import Redactor
 from shared.rulebook.load import Rulebook, builtin_rulebook
@@ -27,6 +28,14 @@ class Classifier:
         self.rulebook = rulebook if rulebook is not None else builtin_rulebook()
         self.engine = Engine(self.rulebook)
         self.redact = redact or Redactor()
+        self.prefilter = Prefilter.of(self.rulebook)
+
+    def relevant(self, messages: Sequence[str]) -> list[int]:
+        """Indices of the messages of one stream that can change what :meth:`classify` finds
+        (all of them when the rulebook has a rule the prefilter cannot read)."""
+        if self.prefilter is None:
+            return list(range(len(messages)))
+        return self.prefilter.relevant(messages)
 
     def classify_event(self, event: Event, *, file: str | None = None) -> Finding | None:
         """The finding for one event, or ``None`` when it is harmless or no rule applies."""

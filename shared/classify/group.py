@@ -26,15 +26,17 @@ _CHAIN_MARKERS = (
 _CONTINUATION_STARTS = (*_CHAIN_MARKERS, "Caused by:", "... ")
 
 # Log-line prefixes written by model servers and loggers in front of the text that matters:
-# TorchServe/MMS ("2021-02-25 16:56:38,031 [INFO ] W-9000-x-stdout org.x.WorkerLifeCycle - "),
+# TorchServe/MMS ("2021-02-25 16:56:38,031 [INFO ] W-9000-x-stdout org.x.WorkerLifeCycle - ", the
+# logger name sometimes missing),
 # the Azure ML inference server ("2023-11-14 10:33:03,120 E [70] azmlinfsrv - "), and a leading
 # timestamp with an optional level ("2020-02-14T11:11:07.17Z ", "[2019-01-03 15:50:02,376] ").
 _TS = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[,.]\d+)?"
 _PREFIX = re.compile(
-    rf"(?:{_TS}\s\[\s?[A-Z]{{1,8}}\s?\]\s\S+\s\S+\s-\s"
+    rf"(?:{_TS}\s\[\s?[A-Z]{{1,8}}\s?\]\s(?:\S+\s)?\S+\s-\s"
     rf"|{_TS}\s[A-Z]\s\[\d+\]\s\S+\s-\s"
     rf"|\[?{_TS}(?:Z|[+-]\d\d:?\d\d)?\]?\s+"
-    r"(?:\[?(?:TRACE|DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL)\]?\s+)?)"
+    r"(?:(?:\[\s?(?:TRACE|DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL)\s?\]"
+    r"|(?:TRACE|DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL))\s+)?)"
 )
 #: A preceding event this short, that reads like an error, may be the message a traceback was
 #: logged with ("User's init function failed", "Exception on /ping [GET]").

@@ -1,0 +1,247 @@
+"""Finding the few lines of a stream that can matter, without looking at each one in Python.
+
+Most of what an endpoint logs is healthy. A rule can only fire on an event whose text holds a
+match of one of its ``any`` patterns, and every such match contains a match of the pattern's
+*needle*: its most selective run of pieces that cannot span lines (``No module named '``, or
+``f[0-9]{4} [0-9][0-9]:`` for a glog fatal line). One RE2 scan of the whole stream for every
+rule's needle, and two for the line shapes that decide how lines group into multi-line events
+(indented frames, tracebacks, lines ending in ``:``, blank lines), mark the lines that may
+matter. The rest are dropped before any per-line work.
+
+Dropping a line must never change a finding. An event made only of unmarked lines holds no
+needle, so no rule can fire on it. An event holding a marked line is kept whole: grouping only
+lets an unmarked line join an event as the line just before a marked run (where an event may
+start) or just after it (a traceback's last line, or the line an announcing ``…:`` line
+introduces), and both are kept. A stream with line breaks other than ``\\n`` (which grouping
+would split on) is kept whole, and a rule whose patterns give no needle (``.*``) turns the
+prefilter off for the whole rulebook: correct, only slower.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import re._constants as sre_c
+import re._parser as sre_parse
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import re2
+
+from shared.classify.group import _PREFIX
+from shared.rulebook.load import Rulebook
+
+#: Line shapes that affect grouping (``group.Grouper``): blank lines (skipped, so the line
+#: after must be seen), lines that announce the next one (``…:``), traceback headers, and
+#: lines whose body (after a timestamp/level prefix ``group.body`` would strip) starts like a
+#: continuation: indented, closing a JSON body, quoted, or a chain marker. RE2 tries every
+#: way the prefix can match, a superset of the one ``group.body`` takes: safe.
+_STRUCTURE = (
+    r"^\s*$|:\s*$|Traceback"
+    rf"|^(?:{_PREFIX.pattern})?"
+    r"(?:[ \t}\]\"]|During handling|The above exception|Caused by:|\.\.\. )"
+)
+#: Line breaks that ``str.splitlines`` (and so grouping) honours besides ``\n``.
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+#: ``[:alpha:]`` inside a class: RE2 reads a POSIX class, Python's parser literal characters.
+_POSIX = re.compile(r"\[:\^?[a-z]+:\]")
+_CATEGORIES = {
+    sre_c.CATEGORY_DIGIT: (r"\d", False),
+    sre_c.CATEGORY_NOT_DIGIT: (r"\D", True),
+    sre_c.CATEGORY_WORD: (r"\w", False),
+    sre_c.CATEGORY_NOT_WORD: (r"\W", True),
+    sre_c.CATEGORY_SPACE: (r"\s", True),
+    sre_c.CATEGORY_NOT_SPACE: (r"\S", False),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Needle:
+    """A regex fragment every match of some pattern contains, and how many literal characters
+    every match of the fragment has (its selectivity)."""
+
+    regex: str
+    weight: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """A part of a pattern: ``exact`` when ``regex`` matches exactly what the part does and no
+    match spans lines; otherwise ``needle`` is the best fragment inside it, if any."""
+
+    exact: bool
+    regex: str = ""
+    weight: int = 0
+    needle: Needle | None = None
+
+
+_OPAQUE = _Piece(exact=False)
+
+
+def _better(a: Needle | None, b: Needle | None) -> Needle | None:
+    if a is None or a.weight == 0:
+        return b if b is not None and b.weight > 0 else None
+    if b is None or b.weight <= a.weight:
+        return a
+    return b
+
+
+def _sequence(items: Sequence[tuple[Any, Any]], dotall: bool) -> _Piece:
+    run: list[str] = []
+    weight = 0
+    best: Needle | None = None
+    exact = True
+    for op, av in items:
+        if op is sre_c.AT:
+            continue  # anchors and word boundaries take no characters
+        piece = _item(op, av, dotall)
+        if piece.exact:
+            run.append(piece.regex)
+            weight += piece.weight
+            continue
+        exact = False
+        best = _better(best, Needle("".join(run), weight) if run else None)
+        best = _better(best, piece.needle)
+        run, weight = [], 0
+    if exact:
+        return _Piece(exact=True, regex="".join(run), weight=weight)
+    best = _better(best, Needle("".join(run), weight) if run else None)
+    return _Piece(exact=False, needle=best)
+
+
+def _class(items: Sequence[tuple[Any, Any]]) -> _Piece:
+    """A character class as a fragment; opaque when it may match a line break."""
+    parts: list[str] = []
+    negated = False
+    newline = False
+    for kind, value in items:
+        if kind is sre_c.NEGATE:
+            negated = True
+        elif kind is sre_c.LITERAL:
+            parts.append(re2.escape(chr(value)))
+            newline |= value == 10
+        elif kind is sre_c.RANGE:
+            parts.append(f"{re2.escape(chr(value[0]))}-{re2.escape(chr(value[1]))}")
+            newline |= value[0] <= 10 <= value[1]
+        elif kind is sre_c.CATEGORY and value in _CATEGORIES:
+            fragment, breaks = _CATEGORIES[value]
+            parts.append(fragment)
+            newline |= breaks
+        else:
+            return _OPAQUE
+    if newline != negated:  # a negated class without \n, or a class with it, may match \n
+        return _OPAQUE
+    return _Piece(exact=True, regex=f"[{'^' if negated else ''}{''.join(parts)}]", weight=0)
+
+
+def _item(op: Any, av: Any, dotall: bool) -> _Piece:
+    if op is sre_c.LITERAL:
+        if av == 10:
+            return _OPAQUE
+        return _Piece(exact=True, regex=re2.escape(chr(av).lower()), weight=1)
+    if op is sre_c.IN:
+        return _class(av)
+    if op is sre_c.NOT_LITERAL:  # [^x]: cannot span lines only when x is the line break
+        return _Piece(exact=True, regex=r"[^\n]", weight=0) if av == 10 else _OPAQUE
+    if op is sre_c.ANY:
+        return _OPAQUE if dotall else _Piece(exact=True, regex=".", weight=0)
+    if op is sre_c.SUBPATTERN:
+        inner = _sequence(av[3], dotall or bool(av[1] & sre_c.SRE_FLAG_DOTALL))
+        if inner.exact:
+            return _Piece(exact=True, regex=f"(?:{inner.regex})", weight=inner.weight)
+        return inner
+    if op is sre_c.BRANCH:
+        branches = [_sequence(b, dotall) for b in av[1]]
+        if all(b.exact for b in branches):
+            regex = "|".join(b.regex for b in branches)
+            return _Piece(exact=True, regex=f"(?:{regex})", weight=min(b.weight for b in branches))
+        needles = [b.needle if not b.exact else Needle(b.regex, b.weight) for b in branches]
+        if any(n is None or n.weight == 0 for n in needles):
+            return _OPAQUE
+        regex = "|".join(n.regex for n in needles if n)
+        return _Piece(
+            exact=False, needle=Needle(f"(?:{regex})", min(n.weight for n in needles if n))
+        )
+    if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT):
+        low, high, body = av
+        inner = _sequence(body, dotall)
+        if inner.exact:
+            top = "" if high is sre_c.MAXREPEAT else str(high)
+            bounds = "" if low == high else f",{top}"
+            return _Piece(
+                exact=True, regex=f"(?:{inner.regex}){{{low}{bounds}}}", weight=inner.weight * low
+            )
+        return _Piece(exact=False, needle=inner.needle if low > 0 else None)
+    return _OPAQUE  # line breaks, back-references, look-arounds: nothing certain
+
+
+def needle(pattern: str) -> Needle | None:
+    """The fragment every match of ``pattern`` contains (case aside), or ``None`` when nothing
+    certain can be said (matching must then look at every line)."""
+    if _POSIX.search(pattern):
+        return None  # POSIX classes: Python's parser would read them as literal characters
+    try:
+        parsed = sre_parse.parse(pattern)
+    except (re.error, OverflowError, RecursionError):
+        return None  # syntax only RE2 knows (\\pL, \\Q…\\E, \\z): no claim
+    top = _sequence(list(parsed), bool(parsed.state.flags & sre_c.SRE_FLAG_DOTALL))
+    found = Needle(top.regex, top.weight) if top.exact else top.needle
+    return found if found is not None and found.weight > 0 else None
+
+
+def _options() -> Any:
+    options = re2.Options()
+    options.log_errors = False
+    options.case_sensitive = False
+    options.max_mem = 64 << 20
+    return options
+
+
+class Prefilter:
+    """A rulebook's needles compiled into one RE2 alternation (see the module docstring)."""
+
+    def __init__(self, needles: Iterable[str]) -> None:
+        alternatives = [_STRUCTURE, *sorted(set(needles))]
+        self._marks = re2.compile("(?m)" + "|".join(alternatives), _options())
+
+    @classmethod
+    def of(cls, rulebook: Rulebook) -> Prefilter | None:
+        """The rulebook's prefilter, or ``None`` when some rule gives no needle."""
+        needles: set[str] = set()
+        for rule in rulebook.rules:
+            for pattern in rule.match.any:
+                found = needle(pattern)
+                if found is None:
+                    return None
+                needles.add(found.regex)
+        try:
+            return cls(needles) if needles else None
+        except re2.error:
+            return None  # too big for the matcher's memory: do without
+
+    def relevant(self, messages: Sequence[str]) -> list[int]:
+        """Indices, in order, of the messages of one stream that classification must see."""
+        if not messages:
+            return []
+        text = "\n".join(messages)
+        if _OTHER_BREAKS.search(text):
+            return list(range(len(messages)))
+        starts = [0] * len(messages)
+        offset = 0
+        for index, message in enumerate(messages):
+            starts[index] = offset
+            offset += len(message) + 1
+        # RE2 works on UTF-8: ASCII text is scanned as bytes, so match offsets need no
+        # conversion back to character offsets.
+        subject: str | bytes = text.encode("ascii") if text.isascii() else text
+        marked = {bisect.bisect_right(starts, m.start()) - 1 for m in self._marks.finditer(subject)}
+        keep: set[int] = set()
+        last = len(messages) - 1
+        for index in marked:
+            keep.add(index)
+            if index > 0:
+                keep.add(index - 1)
+            if index < last:
+                keep.add(index + 1)
+        return sorted(keep)
