@@ -127,12 +127,12 @@ var deploymentContainerName = 'app-package'
 var roles = {
   eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde' // Azure Event Hubs Data Receiver
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6' // Key Vault Secrets User
-  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe' // Storage Blob Data Contributor
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
 }
 
 // Key Vault secret names.
 var secretNames = {
-  storageConnection: 'storage-connection-string'
   slackBotToken: 'slack-bot-token'
   slackWebhookUrl: 'slack-webhook-url'
   teamsWebhookUrl: 'teams-webhook-url'
@@ -143,7 +143,8 @@ var hasWorkspace = !empty(logAnalyticsWorkspaceResourceId)
 var workspaceIdParts = split(hasWorkspace ? logAnalyticsWorkspaceResourceId : '/subscriptions/${subscription().subscriptionId}/resourceGroups/${resourceGroup().name}/providers/Microsoft.OperationalInsights/workspaces/none', '/')
 
 // ---------------------------------------------------------------------------------------------
-// Storage: host storage (timer locks, Event Hubs checkpoints), the deployment package, the state table
+// Storage: host storage (timer locks, Event Hubs checkpoints), the deployment package, the state table.
+// Everything reaches it with the app's identity; the account takes no key.
 // ---------------------------------------------------------------------------------------------
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -158,8 +159,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     allowBlobPublicAccess: false
-    // The host and medic's state store connect with the account's connection string.
-    allowSharedKeyAccess: true
+    // The host, medic's state store and the deployment package all use the app's identity
+    // (AzureWebJobsStorage__accountName, SystemAssignedIdentity), so no key is needed.
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
   }
 }
 
@@ -279,7 +282,7 @@ module endpointDiagnostics 'endpoint-diagnostics.bicep' = [
 var eventHubsHost = split(split(replace(eventHubNamespace.properties.serviceBusEndpoint, 'https://', ''), ':')[0], '/')[0]
 
 // ---------------------------------------------------------------------------------------------
-// Key Vault: the chat credentials and the storage connection string, read as Key Vault references
+// Key Vault: the chat credentials, read as Key Vault references
 // ---------------------------------------------------------------------------------------------
 
 resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = {
@@ -297,14 +300,6 @@ resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     softDeleteRetentionInDays: 7
     // Flex Consumption resolves Key Vault references only from vaults without network restrictions.
     publicNetworkAccess: 'Enabled'
-  }
-}
-
-resource storageConnectionSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: keyVault
-  name: secretNames.storageConnection
-  properties: {
-    value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}'
   }
 }
 
@@ -387,7 +382,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   ]
 }
 
-// The app's identity: read the hub, read the vault's secrets, fetch its deployment package.
+// The app's identity: read the hub, read the vault's secrets, use its storage account.
 resource eventHubReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(eventHub.id, functionApp.id, roles.eventHubsDataReceiver)
   scope: eventHub
@@ -408,11 +403,25 @@ resource keyVaultSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-resource deploymentPackageReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, functionApp.id, roles.storageBlobDataContributor)
+// Host storage with an identity: the host keeps its timer locks, Event Hubs checkpoints and
+// function keys in blobs (Storage Blob Data Owner covers them and the deployment package); the
+// Event Hubs and timer triggers need no queue.
+resource hostStorageBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionApp.id, roles.storageBlobDataOwner)
   scope: storage
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// medic's state table, and the host's diagnostic events, which it also writes to tables.
+resource stateTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionApp.id, roles.storageTableDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
     principalId: functionApp.identity.principalId
     principalType: 'ServicePrincipal'
   }
@@ -430,12 +439,14 @@ module workspaceReader 'workspace-reader.bicep' = if (hasWorkspace) {
 }
 
 // Every app setting the functions read (functions/azure/settings.py), plus the platform's own.
-// Secrets are Key Vault references; the vault resolves them with the app's identity.
+// Secrets are Key Vault references; the vault resolves them with the app's identity. Host storage
+// is identity-based: the account name alone means the system-assigned identity, and medic's
+// azuretable:// store reads the same setting.
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
   properties: {
-    AzureWebJobsStorage: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretNames.storageConnection}/)'
+    AzureWebJobsStorage__accountName: storage.name
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
     MEDIC_CONFIG: medicConfigPath
     MEDIC_STATE: 'azuretable://${stateTable.name}'
@@ -454,8 +465,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   dependsOn: [
     keyVaultSecretsUser
     eventHubReceiver
-    deploymentPackageReader
-    storageConnectionSecret
+    hostStorageBlobOwner
+    stateTableContributor
     slackBotTokenSecret
     slackWebhookUrlSecret
     teamsWebhookUrlSecret

@@ -1,7 +1,18 @@
 """The state store on one Azure Table Storage table (``MEDIC_STATE=azuretable://TABLE``).
 
-The table lives in the Function App's own storage account: without an explicit client, the
-connection string comes from ``AzureWebJobsStorage`` and the table is created on first use.
+The table lives in the Function App's own storage account, found from the same settings the
+Functions host reads for its storage; without an explicit client, the first that is set wins:
+
+- ``AzureWebJobsStorage``: a connection string (local runs and Azurite, e.g.
+  ``UseDevelopmentStorage=true``);
+- ``AzureWebJobsStorage__tableServiceUri``: the table endpoint, e.g.
+  ``https://ACCOUNT.table.core.windows.net``, reached with an identity;
+- ``AzureWebJobsStorage__accountName``: the account, reached with an identity at
+  ``https://ACCOUNT.table.core.windows.net`` (the form the Bicep deploys).
+
+The identity is :class:`azure.identity.DefaultAzureCredential`: the app's managed identity in
+Azure, the ``az login`` user locally; it needs Storage Table Data Contributor on the account.
+The table is created on first use.
 
 Layout (``RowKey`` is the SHA-256 hex digest of the key, because a ``RowKey`` may not contain
 ``/ \\ # ?`` or control characters and is limited to 1 KiB; the original key is kept in the
@@ -43,6 +54,10 @@ if TYPE_CHECKING:
 
 #: The Function App setting with its storage account's connection string.
 CONNECTION_ENV = "AzureWebJobsStorage"
+#: The table endpoint of an identity-based host storage connection.
+TABLE_URI_ENV = f"{CONNECTION_ENV}__tableServiceUri"
+#: The account of an identity-based host storage connection (public cloud endpoints).
+ACCOUNT_ENV = f"{CONNECTION_ENV}__accountName"
 PROBLEM = "problem"
 EVENT = "event"
 #: Characters per ``body`` property: JSON is ASCII, so 30,000 characters are 60,000 bytes
@@ -304,28 +319,49 @@ class AzureTableStore:
 
 
 def _client_from_environment(table: str) -> TableClient:
-    """A client for ``table`` in the account ``AzureWebJobsStorage`` names; creates the table
-    once per process, so that a fresh deployment needs no setup step."""
+    """A client for ``table`` in the account the host storage settings name (see the module
+    docstring); creates the table once per process, so that a fresh deployment needs no setup
+    step."""
     from azure.core.exceptions import ResourceExistsError
-    from azure.data.tables import TableClient
 
-    from shared.state.factory import StateConfigError
-
-    connection = os.environ.get(CONNECTION_ENV)
-    if not connection:
-        raise StateConfigError(
-            f"azuretable://{table}: {CONNECTION_ENV} is not set; it must hold the connection "
-            "string of the storage account (the Function App's own storage)"
-        )
-    try:
-        client = TableClient.from_connection_string(connection, table)
-    except ValueError as exc:
-        raise StateConfigError(
-            f"azuretable://{table}: {CONNECTION_ENV} is not a usable connection string ({exc})"
-        ) from exc
+    client = _build_client(table)
     with _created_lock:
         if (client.url, table) not in _created:
             with contextlib.suppress(ResourceExistsError):
                 client.create_table()
             _created.add((client.url, table))
     return client
+
+
+def _build_client(table: str) -> TableClient:
+    from azure.data.tables import TableClient
+
+    from shared.state.factory import StateConfigError
+
+    connection = os.environ.get(CONNECTION_ENV)
+    if connection:
+        try:
+            return TableClient.from_connection_string(connection, table)
+        except ValueError as exc:
+            raise StateConfigError(
+                f"azuretable://{table}: {CONNECTION_ENV} is not a usable connection string ({exc})"
+            ) from exc
+    endpoint, setting = os.environ.get(TABLE_URI_ENV), TABLE_URI_ENV
+    if not endpoint:
+        account, setting = os.environ.get(ACCOUNT_ENV), ACCOUNT_ENV
+        if not account:
+            raise StateConfigError(
+                f"azuretable://{table}: none of {CONNECTION_ENV}, {TABLE_URI_ENV} and "
+                f"{ACCOUNT_ENV} is set; set the storage account's connection string in "
+                f"{CONNECTION_ENV}, or its table endpoint or name (reached with the app's "
+                "identity) in one of the others"
+            )
+        endpoint = f"https://{account}.table.core.windows.net"
+    from azure.identity import DefaultAzureCredential
+
+    try:
+        return TableClient(endpoint, table, credential=DefaultAzureCredential())
+    except ValueError as exc:  # not a URL, or not HTTPS (a token needs HTTPS)
+        raise StateConfigError(
+            f"azuretable://{table}: {setting} does not give a usable HTTPS table endpoint ({exc})"
+        ) from exc

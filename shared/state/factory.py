@@ -1,6 +1,7 @@
 """Choosing the store from ``MEDIC_STATE``: ``memory``, ``sqlite:///PATH``,
 ``dynamodb://TABLE`` (needs boto3, which the Lambda runtime has) or ``azuretable://TABLE``
-(needs azure-data-tables; the storage account is the one ``AzureWebJobsStorage`` names).
+(needs azure-data-tables; the function app's storage account, see
+:mod:`shared.state.azuretable`).
 
 As in SQLAlchemy URLs, ``sqlite:///state.db`` is relative to the working directory and
 ``sqlite:////var/lib/medic/state.db`` (four slashes) is absolute.

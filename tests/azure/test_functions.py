@@ -33,6 +33,7 @@ RESOURCE = (
     "MICROSOFT.MACHINELEARNINGSERVICES/WORKSPACES/ML-WS/ONLINEENDPOINTS/CREDIT-EP"
 )
 CONSOLE = "AmlOnlineEndpointConsoleLog"
+STORAGE_SUFFIXES = ("accountName", "tableServiceUri")
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -56,7 +57,8 @@ def functions() -> dict[str, Callable[..., Any]]:
 @pytest.fixture
 def azure_app(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[..., Any]]:
     """A cold Function App instance with no settings but in-memory state."""
-    for name in [*APP_SETTINGS, *LOCAL_ONLY, "AzureWebJobsStorage"]:
+    storage = ["AzureWebJobsStorage", *(f"AzureWebJobsStorage__{s}" for s in STORAGE_SUFFIXES)]
+    for name in [*APP_SETTINGS, *LOCAL_ONLY, *storage]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MEDIC_STATE", "memory")
     monkeypatch.setattr(invocation, "RUNTIME", invocation.AzureRuntime())

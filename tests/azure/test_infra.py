@@ -30,8 +30,10 @@ AZURE_CODE = ROOT / "functions" / "azure"
 
 #: Settings the Functions platform reads, not medic's code, and why each is set.
 PLATFORM_SETTINGS: dict[str, str] = {
-    "AzureWebJobsStorage": "host storage (timer locks, Event Hubs checkpoints); medic's "
-    "azuretable:// state store connects with the same connection string",
+    "AzureWebJobsStorage": "host storage (timer locks, Event Hubs checkpoints) as a connection "
+    "string, locally (Azurite); medic's azuretable:// state store reads it too",
+    "AzureWebJobsStorage__accountName": "identity-based host storage in Azure, with the app's "
+    "system-assigned identity; medic's azuretable:// state store reads it too",
     "APPLICATIONINSIGHTS_CONNECTION_STRING": "the host sends logs and traces to Application "
     "Insights",
     "FUNCTIONS_WORKER_RUNTIME": "Core Tools picks the Python worker locally (on Flex Consumption "
@@ -60,15 +62,19 @@ SECRET_SETTINGS = (
     "SLACK_BOT_TOKEN",
     "SLACK_WEBHOOK_URL",
     "TEAMS_WEBHOOK_URL",
-    "AzureWebJobsStorage",
 )
 #: The built-in roles the app's identity gets, by definition id (the same in every tenant).
 BUILT_IN_ROLES: dict[str, str] = {
     "a638d3c7-ab3a-418d-83e6-5f17a39d4fde": "Azure Event Hubs Data Receiver",
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
-    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+    "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
     "73c42c96-874c-492b-b04d-ab87d138a893": "Log Analytics Reader",
 }
+#: The roles the app's identity needs on its own storage account, as named in main.bicep's
+#: ``roles``: the host's blobs (and the deployment package), medic's state table. The Event
+#: Hubs and timer triggers need no queue role.
+STORAGE_ROLES = ("roles.storageBlobDataOwner", "roles.storageTableDataContributor")
 KEY_VAULT_REFERENCE = "@Microsoft.KeyVault(SecretUri="
 
 
@@ -245,6 +251,60 @@ def test_event_hubs_connection_uses_the_app_identity() -> None:
     receiver = [body for body in assignments if "roles.eventHubsDataReceiver" in body]
     assert receiver and all(re.search(r"scope:\s*eventHub\b", body) for body in receiver)
     assert "'a638d3c7-ab3a-418d-83e6-5f17a39d4fde'" in MAIN_TEXT
+
+
+def test_host_storage_uses_the_app_identity() -> None:
+    settings = app_settings()
+    assert settings["AzureWebJobsStorage__accountName"] == "storage.name"
+    # A connection string would win over the identity; a credential setting would ask for a
+    # user-assigned identity, and the app has only its system-assigned one.
+    assert "AzureWebJobsStorage" not in settings
+    assert [name for name in settings if name.startswith("AzureWebJobsStorage__")] == [
+        "AzureWebJobsStorage__accountName"
+    ]
+
+
+def test_no_storage_key_appears_anywhere() -> None:
+    for path in sorted(INFRA.glob("*.bicep")):
+        text = code_only(path.read_text())
+        for sign in (
+            "listKeys(",
+            "listAccountSas(",
+            "listServiceSas(",
+            "AccountKey=",
+            "SharedAccessSignature=",
+        ):
+            assert sign not in text, f"{path.name} uses a storage key ({sign})"
+    [storage] = resources(MAIN_TEXT, "Microsoft.Storage/storageAccounts").values()
+    assert re.search(r"allowSharedKeyAccess:\s*false", storage)
+    secrets = resources(MAIN_TEXT, "Microsoft.KeyVault/vaults/secrets").values()
+    assert not any("storage" in body.lower() for body in secrets)
+
+
+def test_the_app_identity_has_the_storage_roles_host_storage_needs() -> None:
+    assignments = resources(MAIN_TEXT, "Microsoft.Authorization/roleAssignments")
+    on_storage = {
+        name: body
+        for name, body in assignments.items()
+        if re.search(r"scope:\s*storage\s*$", body, re.MULTILINE)
+    }
+    granted = sorted(
+        role for body in on_storage.values() for role in re.findall(r"roles\.\w+", body)
+    )
+    # Each role twice: in the assignment's name and in its definition id.
+    assert granted == sorted(2 * STORAGE_ROLES)
+    for body in on_storage.values():
+        assert re.search(r"principalId:\s*functionApp\.identity\.principalId", body)
+        assert re.search(r"principalType:\s*'ServicePrincipal'", body)
+    # The host starts only once it may use its storage, and the deployment package comes
+    # from the same account with the same identity.
+    configs = resources(MAIN_TEXT, "Microsoft.Web/sites/config")
+    [settings] = [b for b in configs.values() if re.search(r"name:\s*'appsettings'", b)]
+    depends = re.search(r"dependsOn:\s*\[([^\]]*)\]", settings)
+    assert depends and set(on_storage) <= set(depends.group(1).split())
+    [site] = resources(MAIN_TEXT, "Microsoft.Web/sites").values()
+    storage = property_block(property_block(site, "deployment"), "storage")
+    assert "'SystemAssignedIdentity'" in storage and "storage.properties" in storage
 
 
 def test_secrets_reach_the_app_only_as_key_vault_references() -> None:

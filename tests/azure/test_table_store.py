@@ -1,17 +1,46 @@
 """The Azure Table Storage store against Azurite: what Table Storage makes specific (key
-characters, property and transaction sizes, no TTL, ETags) and the ``azuretable://`` URL."""
+characters, property and transaction sizes, no TTL, ETags), the ``azuretable://`` URL and the
+two ways of reaching the account: a connection string, or an identity (Azurite over HTTPS with
+OAuth, and a local stand-in for the App Service managed identity endpoint)."""
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import json
 import re
+import secrets
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO
 
 import pytest
+from azure.core.credentials import AccessToken
+from azure.core.exceptions import HttpResponseError
 from azure.data.tables import TableClient, TableServiceClient
+from azure.identity import DefaultAzureCredential
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
-from shared.state.azuretable import CONNECTION_ENV, AzureTableStore, row_key
+from shared.state import azuretable
+from shared.state.azuretable import (
+    ACCOUNT_ENV,
+    CONNECTION_ENV,
+    TABLE_URI_ENV,
+    AzureTableStore,
+    row_key,
+)
 from shared.state.factory import StateConfigError, open_store
-from tests.azurite import Azurite
+from tests.azurite import ACCOUNT, AZURITE_TABLE, Azurite, AzuriteError, free_port
 
 LATER = datetime.now(UTC) + timedelta(days=1)
 PAST = datetime.now(UTC) - timedelta(minutes=1)
@@ -165,14 +194,286 @@ def test_state_url_needs_a_valid_table_name(table: str) -> None:
 def test_state_url_without_the_storage_connection_says_what_is_missing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv(CONNECTION_ENV, raising=False)
-    with pytest.raises(StateConfigError, match="AzureWebJobsStorage is not set"):
+    for name in (CONNECTION_ENV, TABLE_URI_ENV, ACCOUNT_ENV):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(StateConfigError) as missing:
+        open_store("azuretable://medicstate")
+    assert str(missing.value).startswith(
+        "azuretable://medicstate: none of AzureWebJobsStorage, "
+        "AzureWebJobsStorage__tableServiceUri and AzureWebJobsStorage__accountName is set"
+    )
+    monkeypatch.setenv(CONNECTION_ENV, "")  # an empty setting counts as unset
+    with pytest.raises(StateConfigError, match="none of AzureWebJobsStorage, "):
         open_store("azuretable://medicstate")
     monkeypatch.setenv(CONNECTION_ENV, "not a connection string")
     with pytest.raises(StateConfigError, match="AzureWebJobsStorage is not a usable connection"):
         open_store("azuretable://medicstate")
 
 
+def test_a_table_endpoint_without_https_is_refused_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CONNECTION_ENV, raising=False)
+    monkeypatch.setenv(TABLE_URI_ENV, "http://127.0.0.1:1/devstoreaccount1")
+    with pytest.raises(
+        StateConfigError,
+        match="AzureWebJobsStorage__tableServiceUri does not give a usable HTTPS table endpoint",
+    ):
+        open_store("azuretable://medicstate")
+
+
+def test_the_account_name_alone_means_the_public_endpoint_and_the_app_identity(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The form the Bicep deploys. Nothing is contacted: the client is only built."""
+    monkeypatch.delenv(CONNECTION_ENV, raising=False)
+    monkeypatch.delenv(TABLE_URI_ENV, raising=False)
+    monkeypatch.setenv(ACCOUNT_ENV, "stmedicabc123")
+    client = azuretable._build_client("medicstate")
+    assert client.url == "https://stmedicabc123.table.core.windows.net"
+    assert client.account_name == "stmedicabc123" and client.table_name == "medicstate"
+    assert isinstance(client.credential, DefaultAzureCredential)
+
+
+def test_the_table_endpoint_wins_over_the_account_name_and_a_connection_string_over_both(
+    monkeypatch: pytest.MonkeyPatch, azurite: Azurite
+) -> None:
+    monkeypatch.delenv(CONNECTION_ENV, raising=False)
+    monkeypatch.setenv(ACCOUNT_ENV, "stmedicabc123")
+    monkeypatch.setenv(TABLE_URI_ENV, "https://stother.table.core.usgovcloudapi.net/")
+    client = azuretable._build_client("medicstate")
+    assert client.url == "https://stother.table.core.usgovcloudapi.net"
+    assert isinstance(client.credential, DefaultAzureCredential)
+    monkeypatch.setenv(CONNECTION_ENV, azurite.connection_string)
+    client = azuretable._build_client("medicstate")
+    assert client.url == f"http://127.0.0.1:{azurite.port}/{ACCOUNT}"
+    assert not isinstance(client.credential, DefaultAzureCredential)
+
+
 def test_unknown_state_urls_list_the_azure_form() -> None:
     with pytest.raises(StateConfigError, match="or azuretable://TABLE"):
         open_store("cosmos://x")
+
+
+# --- the identity path, end to end -------------------------------------------------------------
+#
+# On Azure the app's DefaultAzureCredential gets its token from the App Service managed identity
+# endpoint (IDENTITY_ENDPOINT, IDENTITY_HEADER). Here a local server stands in for that endpoint,
+# so the real credential chain runs unchanged, and Azurite checks the bearer token it is sent
+# (OAuth "basic": issuer, audience and lifetime, not the signature; only over HTTPS).
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+STORAGE_AUDIENCE = "https://storage.azure.com"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def fake_token(audience: str, lifetime: int = 3600) -> tuple[str, int]:
+    """A JWT shaped like an Entra access token (HMAC-signed with a throwaway key) and its expiry."""
+    now = int(time.time())
+    claims = {
+        "aud": audience,
+        "iss": f"https://sts.windows.net/{TENANT}/",
+        "iat": now - 60,
+        "nbf": now - 60,
+        "exp": now + lifetime,
+        "oid": "00000000-0000-0000-0000-00000000a11c",
+        "tid": TENANT,
+    }
+    signed = ".".join(
+        _b64(json.dumps(part).encode()) for part in ({"alg": "HS256", "typ": "JWT"}, claims)
+    )
+    signature = hmac.new(secrets.token_bytes(32), signed.encode(), hashlib.sha256).digest()
+    return f"{signed}.{_b64(signature)}", now + lifetime
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (PEM): Azurite serves HTTPS with them."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@dataclass
+class OAuthAzurite:
+    """Azurite's table service over HTTPS, accepting bearer tokens."""
+
+    endpoint: str
+    certificate: Path
+
+
+@pytest.fixture(scope="module")
+def oauth_azurite() -> Iterator[OAuthAzurite]:
+    """Fails (never skips) when Azurite is not installed, as the ``azurite`` fixture does."""
+    if not AZURITE_TABLE.exists():
+        pytest.fail(f"{AZURITE_TABLE} is missing: `make unit` installs Azurite", pytrace=False)
+    with tempfile.TemporaryDirectory() as directory, tempfile.TemporaryFile() as log:
+        cert, key = self_signed_certificate(Path(directory))
+        port = free_port()
+        process = subprocess.Popen(
+            [
+                str(AZURITE_TABLE),
+                "--inMemoryPersistence",
+                "--disableTelemetry",
+                "--silent",
+                "--tableHost",
+                "127.0.0.1",
+                "--tablePort",
+                str(port),
+                "--skipApiVersionCheck",
+                "--loose",
+                "--oauth",
+                "basic",
+                "--cert",
+                str(cert),
+                "--key",
+                str(key),
+            ],
+            cwd=AZURITE_TABLE.parents[2],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_for(port, process, log)
+            yield OAuthAzurite(f"https://127.0.0.1:{port}/{ACCOUNT}", cert)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_for(port: int, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            log.seek(0)
+            raise AzuriteError(f"Azurite (HTTPS, OAuth) did not start:\n{log.read().decode()}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def managed_identity(monkeypatch: pytest.MonkeyPatch) -> Iterator[HTTPServer]:
+    """A local App Service managed identity endpoint, named in the environment as on Azure; the
+    environment holds no other credential DefaultAzureCredential could pick first."""
+    header = secrets.token_hex(16)
+
+    def issue(request: Request) -> Response:
+        if request.headers.get("X-IDENTITY-HEADER") != header:
+            return Response(json.dumps({"message": "bad header"}), status=401)
+        resource = request.args["resource"]
+        token, expires = fake_token(resource)
+        body = {
+            "access_token": token,
+            "expires_on": str(expires),
+            "resource": resource,
+            "token_type": "Bearer",
+        }
+        return Response(json.dumps(body), content_type="application/json")
+
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.expect_request("/msi/token", method="GET").respond_with_handler(issue)
+    server.start()
+    for name in (
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "AZURE_USERNAME",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "AZURE_TOKEN_CREDENTIALS",
+        "MSI_ENDPOINT",
+        "MSI_SECRET",
+        "IMDS_ENDPOINT",
+        "IDENTITY_SERVER_THUMBPRINT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IDENTITY_ENDPOINT", server.url_for("/msi/token"))
+    monkeypatch.setenv("IDENTITY_HEADER", header)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    yield server
+    if server.is_running():
+        server.stop()
+
+
+class StaticToken:
+    """A credential that always hands out the same token."""
+
+    def __init__(self, token: str, expires: int) -> None:
+        self.token = AccessToken(token, expires)
+
+    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        return self.token
+
+
+def test_the_table_endpoint_is_reached_with_the_managed_identity(
+    oauth_azurite: OAuthAzurite,
+    managed_identity: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(oauth_azurite.certificate))
+    monkeypatch.delenv(CONNECTION_ENV, raising=False)
+    monkeypatch.delenv(ACCOUNT_ENV, raising=False)
+    monkeypatch.setenv(TABLE_URI_ENV, oauth_azurite.endpoint)
+    name = f"oauth{secrets.token_hex(4)}"
+
+    store = open_store(f"azuretable://{name}")
+    assert isinstance(store, AzureTableStore)
+    assert store.put("k", {"n": 1}, None, pending=True, expires=LATER)  # the table was created
+    stored = open_store(f"azuretable://{name}").get("k")
+    assert stored is not None and stored.value == {"n": 1}
+    assert store.pending() == ["k"]
+
+    # The real credential chain asked the managed identity endpoint for a storage token.
+    asked = [request.args.get("resource") for request, _ in managed_identity.log]
+    assert asked and set(asked) == {STORAGE_AUDIENCE}
+
+    # And Azurite does check the token: one for another audience, or expired, is refused.
+    for token, expires in (
+        fake_token("https://vault.azure.net"),
+        fake_token(STORAGE_AUDIENCE, -60),
+    ):
+        other = TableClient(oauth_azurite.endpoint, name, credential=StaticToken(token, expires))
+        with pytest.raises(HttpResponseError) as refused:
+            other.get_entity("problem", row_key("k"))
+        assert refused.value.status_code in (401, 403)
