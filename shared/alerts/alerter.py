@@ -223,14 +223,21 @@ class Alerter:
             claimed.clear()
             if record is None:
                 return None
+            changed = False
             for name, delivery in record.deliveries.items():
                 if not delivery.pending or name not in self.notifiers:
+                    continue
+                if delivery.claimed_by == self.run_id:
+                    # Already ours: the claim was written, but the store's answer was lost and
+                    # the retried write found it there. Not another run's claim to wait for.
+                    claimed.append(name)
                     continue
                 if delivery.claimed_at and now - delivery.claimed_at < CLAIM_LEASE:
                     continue
                 delivery.claimed_by, delivery.claimed_at = self.run_id, now
                 claimed.append(name)
-            return record if claimed else None
+                changed = True
+            return record if changed else None
 
         self._update(key, change)
         return claimed

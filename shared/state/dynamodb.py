@@ -8,14 +8,19 @@ Layout (partition key ``pk``, string; TTL attribute ``expires_at``, epoch second
 - ``e#<event id>``: a processed event id.
 
 Compare-and-set is a conditional ``PutItem``, never read-then-write, so two concurrent Lambda
-invocations cannot both win. DynamoDB deletes expired items lazily, so reads check
-``expires_at`` themselves.
+invocations cannot both win. Each write carries a random ``writer`` token: when the answer to a
+write that DynamoDB applied is lost (a dropped connection, a timeout), botocore sends it again
+and its condition then fails against the write itself; the item the failure returns still
+holds the token, so the write is reported as the success it was, and the caller does not apply
+its change twice. DynamoDB deletes expired items lazily, so reads check ``expires_at``
+themselves.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
@@ -55,11 +60,13 @@ class DynamoStore:
     ) -> bool:
         from botocore.exceptions import ClientError
 
+        writer = uuid.uuid4().hex
         item: dict[str, Any] = {
             "pk": {"S": f"p#{key}"},
             "body": {"S": json.dumps(value, separators=(",", ":"))},
             "version": {"N": str(int(version) + 1 if isinstance(version, int) else 1)},
             "expires_at": {"N": str(int(expires.timestamp()))},
+            "writer": {"S": writer},
         }
         if pending:
             item["pending"] = {"S": "1"}
@@ -75,10 +82,12 @@ class DynamoStore:
                 Item=item,
                 ConditionExpression=condition,
                 ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
+                current = exc.response.get("Item") or {}
+                return bool(current.get("writer", {}).get("S") == writer)  # ours, retried
             raise
         return True
 

@@ -1,0 +1,1 @@
+"""Fault injection: chat services, DynamoDB and Table Storage failing under real runs."""
