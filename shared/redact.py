@@ -7,6 +7,7 @@ name, the URL's host) for the reader to know what the line was about.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,15 @@ import re2
 
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def utf8_safe(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD. JSON escapes such as ``"\\ud800"``
+    (a UTF-16 pair cut in half) decode to them, and RE2, which matches UTF-8, cannot take a
+    string that holds one."""
+    return text if text.isascii() else _SURROGATES.sub("\ufffd", text)
+
 
 #: (pattern, replacement). Replacements may use ``\1`` for a kept prefix such as a key name.
 BUILTIN: tuple[tuple[str, str], ...] = (
@@ -67,6 +77,7 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         """``text`` with every credential the patterns recognise replaced."""
+        text = utf8_safe(text)
         for pattern, replacement in self._compiled:  # type: ignore[attr-defined]
             text = pattern.sub(replacement, text)
         return text

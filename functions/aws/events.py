@@ -42,8 +42,15 @@ def decode_awslogs(event: dict[str, Any]) -> dict[str, Any]:
         payload = json.loads(raw)
     except ValueError as exc:
         raise DecodeError(f"awslogs.data: gzip content is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise DecodeError("awslogs.data: gzip content is JSON nested too deeply") from None
     if not isinstance(payload, dict):
         raise DecodeError("awslogs.data: payload is not a JSON object")
+    # Checked here, where callers handle DecodeError, not when the records are read.
+    if payload.get("messageType") != "CONTROL_MESSAGE" and not isinstance(
+        payload.get("logEvents"), list
+    ):
+        raise DecodeError("awslogs.data: logEvents missing or not a list")
     return payload
 
 
@@ -102,15 +109,21 @@ def records_from_state_change(event: dict[str, Any]) -> Iterator[LogRecord]:
     yield LogRecord(
         message=str(reason),
         cloud="aws",
-        endpoint=detail.get("EndpointName"),
-        variant=variant,
+        endpoint=_text(detail.get("EndpointName")),
+        variant=_text(variant),
         timestamp=parse_time(event.get("time")),
         source="aws.sagemaker",
-        stream=detail.get("EndpointName"),
-        event_id=event.get("id"),
-        region=event.get("region"),
-        account=event.get("account"),
+        stream=_text(detail.get("EndpointName")),
+        event_id=_text(event.get("id")),
+        region=_text(event.get("region")),
+        account=_text(event.get("account")),
     )
+
+
+def _text(value: Any) -> str | None:
+    """A field AWS documents as a string, or ``None``: a list or object there would break
+    grouping (records are grouped by these fields) and templates further on."""
+    return value if isinstance(value, str) and value else None
 
 
 def is_awslogs(event: Any) -> bool:
@@ -131,7 +144,12 @@ def is_state_change(event: Any) -> bool:
 def is_kinesis(event: Any) -> bool:
     """A Kinesis Data Streams batch (CloudWatch Logs subscriptions to a stream)."""
     records = event.get("Records") if isinstance(event, dict) else None
-    return isinstance(records, list) and bool(records) and "kinesis" in records[0]
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and isinstance(records[0], dict)
+        and "kinesis" in records[0]
+    )
 
 
 def kinesis_payload(item: dict[str, Any]) -> dict[str, Any]:

@@ -59,4 +59,7 @@ def decode(events: Sequence[func.EventHubEvent], report: BatchReport) -> Iterato
         except ValueError as exc:  # not UTF-8 (UnicodeDecodeError) or not JSON
             report.bad.append(f"{where}: not a JSON diagnostic batch ({exc})")
             continue
+        except RecursionError:
+            report.bad.append(f"{where}: not a JSON diagnostic batch (nested too deeply)")
+            continue
         yield from records_from_diagnostics(body, report, where)

@@ -22,6 +22,7 @@ from typing import Any
 
 from shared.model import LogRecord
 from shared.naming import azure_resource, parse_time
+from shared.redact import utf8_safe
 
 CONSOLE = "AmlOnlineEndpointConsoleLog"
 TRAFFIC = "AmlOnlineEndpointTrafficLog"
@@ -42,7 +43,7 @@ def _props(record: dict[str, Any]) -> dict[str, Any]:
     if isinstance(props, str):
         try:
             props = json.loads(props)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse
             return {}
     return props if isinstance(props, dict) else {}
 
@@ -52,6 +53,15 @@ def _get(props: dict[str, Any], *names: str) -> Any:
         if props.get(name) not in (None, ""):
             return props[name]
     return None
+
+
+def _text(value: Any) -> str | None:
+    """A field that names where a record came from, as text or ``None``: a list or object
+    there would break grouping (records are grouped by these fields) and templates, and a lone
+    surrogate (a JSON escape of half a UTF-16 pair) the problem key and the stores."""
+    if value is None or isinstance(value, bool | list | dict):
+        return None
+    return utf8_safe(str(value)) or None
 
 
 def traffic_line(props: dict[str, Any]) -> str:
@@ -92,17 +102,17 @@ def records_from_diagnostics(
         if not isinstance(message, str):
             report.bad.append(f"{where}: records[{index}] ({category}) has no message")
             continue
-        resource = item.get("resourceId") or item.get("ResourceId") or ""
+        resource = _text(item.get("resourceId") or item.get("ResourceId")) or ""
         location = azure_resource(str(resource))
         timestamp = parse_time(item.get("time") or _get(props, "TimeGenerated"))
-        instance = _get(props, "InstanceId")
-        container = _get(props, "ContainerName")
+        instance = _text(_get(props, "InstanceId"))
+        container = _text(_get(props, "ContainerName"))
         request_id = _get(props, "XRequestId") if category == TRAFFIC else None
         yield LogRecord(
             message=message,
             cloud="azure",
-            endpoint=_get(props, "EndpointName") or location.get("endpoint"),
-            deployment=_get(props, "DeploymentName") or location.get("deployment"),
+            endpoint=_text(_get(props, "EndpointName")) or location.get("endpoint"),
+            deployment=_text(_get(props, "DeploymentName")) or location.get("deployment"),
             instance=instance,
             container=container,
             timestamp=timestamp,
@@ -111,7 +121,7 @@ def records_from_diagnostics(
             event_id=str(request_id)
             if request_id
             else content_id(category, str(resource), timestamp, instance, container, message),
-            region=item.get("location") or _get(props, "Location"),
+            region=_text(item.get("location") or _get(props, "Location")),
         )
 
 

@@ -74,7 +74,7 @@ def _finding(
     """The finding of a rule's verdict. Credentials are redacted from everything taken from the
     log before it is masked or put into a template, where a pattern could no longer see them."""
     first = event.records[0]
-    extracted = {name: redact(value) for name, value in verdict.fields.items()}
+    extracted = _redact_fields(verdict.fields, event.text, redact)
     values: dict[str, str] = {**first.location(), **extracted, "rule": rule.id}
     headline = event.lines[event.headline] if event.headline is not None else None
     evidence = [redact(verdict.evidence)]
@@ -108,6 +108,23 @@ def _finding(
         fields=values,
         generic=rule.priority < 0,
     )
+
+
+def _redact_fields(fields: dict[str, str], text: str, redact: Redactor) -> dict[str, str]:
+    """Extracted values with credentials removed. A value is judged in its context too: a
+    group may capture a token without the ``Bearer`` that marks it, so a value taken from the
+    text that the redaction of the whole text cut into, and that no pattern catches alone, is
+    withheld. (A rule's constant fields are not in the text, and are kept.)
+    """
+    if not fields:
+        return {}
+    clean = redact(text)
+    redacted = {}
+    for name, value in fields.items():
+        safe = redact(value)
+        cut = safe == value and value in text and value not in clean
+        redacted[name] = "[REDACTED]" if cut else safe
+    return redacted
 
 
 def _clip(line: str) -> str:

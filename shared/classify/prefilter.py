@@ -30,6 +30,7 @@ from typing import Any
 import re2
 
 from shared.classify.group import _PREFIX
+from shared.redact import utf8_safe
 from shared.rulebook.load import Rulebook
 
 #: Line shapes that affect grouping (``group.Grouper``): blank lines (skipped, so the line
@@ -224,7 +225,8 @@ class Prefilter:
         """Indices, in order, of the messages of one stream that classification must see."""
         if not messages:
             return []
-        text = "\n".join(messages)
+        # Lone surrogates become U+FFFD, one character for one: offsets stay as they are.
+        text = utf8_safe("\n".join(messages))
         if _OTHER_BREAKS.search(text):
             return list(range(len(messages)))
         starts = [0] * len(messages)

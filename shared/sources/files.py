@@ -114,10 +114,15 @@ def _lines(stream: IO[bytes], name: str, report: Report) -> Iterator[tuple[bytes
         report(Problem(name, None, f"read failed: {exc}"))
 
 
-def parse_line(text: str, name: str, number: int, report: Report) -> LogRecord:
-    """One line to a record, recognising JSON-lines and CSV exports; anything else is text."""
+def parse_line(
+    text: str, name: str, number: int, report: Report, *, compose: bool = True
+) -> LogRecord:
+    """One line to a record, recognising JSON-lines and CSV exports; anything else is text.
+    ``compose`` is whether a ``docker compose logs`` prefix may still be in front."""
     if "|" in text:
-        record = _from_table_row(text, name, number) or _from_compose(text, name, number, report)
+        record = _from_table_row(text, name, number) or (
+            _from_compose(text, name, number, report) if compose else None
+        )
         if record is not None:
             return record
     first = text[:1]
@@ -126,6 +131,8 @@ def parse_line(text: str, name: str, number: int, report: Report) -> LogRecord:
             data = json.loads(text)
         except ValueError as exc:
             report(Problem(name, number, f"not valid JSON ({exc}): scanned as plain text"))
+        except RecursionError:
+            report(Problem(name, number, "JSON nested too deeply: scanned as plain text"))
         else:
             if isinstance(data, dict):
                 record = _from_json(data, text, name, number)
@@ -182,12 +189,13 @@ def _exported(message: str, when: str, stream: str | None, name: str, number: in
 def _from_compose(text: str, name: str, number: int, report: Report) -> LogRecord | None:
     """A line of ``docker compose logs`` (SageMaker local mode): ``algo-1-x_1  | message``.
 
-    The prefix names the container; the rest is parsed as a line of its own.
+    The prefix names the container; the rest is parsed as a line of its own, with no second
+    prefix (a line of ``a | a | a | …`` would otherwise recurse once per bar).
     """
     match = _COMPOSE.match(text)
     if match is None or match.group(1).upper() in _LEVELS:
         return None
-    inner = parse_line(match.group(2), name, number, report)
+    inner = parse_line(match.group(2), name, number, report, compose=False)
     return replace(inner, container=inner.container or match.group(1), stream=match.group(1))
 
 
