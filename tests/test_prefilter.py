@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import re2
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shared.classify.classifier import Classifier
@@ -63,8 +63,8 @@ def test_every_rule_example_is_kept() -> None:
     prefilter = CLASSIFIER.prefilter
     assert prefilter is not None
     for rule in builtin_rulebook().rules:
-        for example in rule.example_list():
-            lines = [*HEALTHY, *example.text.splitlines(), *HEALTHY]
+        for sample in rule.example_list():
+            lines = [*HEALTHY, *sample.text.splitlines(), *HEALTHY]
             kept = prefilter.relevant(lines)
             assert any(len(HEALTHY) <= i < len(lines) - len(HEALTHY) for i in kept), rule.id
 
@@ -108,6 +108,7 @@ def test_corpus_messages_among_healthy_lines_give_the_same_findings(seed: int) -
         max_size=30,
     )
 )
+@example(["Traceback (most recent call last):", "  ", HEALTHY[0]])  # a blank between
 def test_any_mix_of_lines_gives_the_same_findings(lines: list[str]) -> None:
     assert findings(picked(lines)) == findings(lines)
 

@@ -38,9 +38,14 @@ from shared.rulebook.load import Rulebook
 #: lines whose body (after a timestamp/level prefix ``group.body`` would strip) starts like a
 #: continuation: indented, closing a JSON body, quoted, or a chain marker. RE2 tries every
 #: way the prefix can match, a superset of the one ``group.body`` takes: safe.
+#: Whitespace as ``str.strip`` sees it, except the line break, so no match runs past its line
+#: (RE2's ``\\s`` is ASCII and includes ``\\n``).
+_SPACE = r"[\pZ\t\x0b\x0c\r\x1c-\x1f\x85 ]"
+#: ``group._PREFIX`` for RE2: Python's Unicode ``\\s`` and ``\\d`` spelt out.
+_LINE_PREFIX = _PREFIX.pattern.replace(r"\s", _SPACE).replace(r"\d", r"\p{Nd}")
 _STRUCTURE = (
-    r"^\s*$|:\s*$|Traceback"
-    rf"|^(?:{_PREFIX.pattern})?"
+    rf"^{_SPACE}*$|:{_SPACE}*$|Traceback"
+    rf"|^(?:{_LINE_PREFIX})?"
     r"(?:[ \t}\]\"]|During handling|The above exception|Caused by:|\.\.\. )"
 )
 #: Line breaks that ``str.splitlines`` (and so grouping) honours besides ``\n``.
