@@ -7,7 +7,8 @@ whose JSON form is the public contract of ``medic scan --json``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -65,6 +66,16 @@ LOCATION_FIELDS: tuple[str, ...] = (
 )
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def utf8_safe(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD. JSON escapes such as ``"\\ud800"``
+    (a UTF-16 pair cut in half) decode to them, and RE2, which matches UTF-8, cannot take a
+    string that holds one."""
+    return text if text.isascii() else _SURROGATES.sub("\ufffd", text)
+
+
 @dataclass(frozen=True, slots=True)
 class LogRecord:
     """One log event as delivered by its source, with what the source tells about its origin.
@@ -89,6 +100,14 @@ class LogRecord:
     region: str | None = None
     account: str | None = None
 
+    def __post_init__(self) -> None:
+        # Text enters the pipeline here, whatever the source: a lone surrogate would break RE2
+        # and every store, so it is replaced once, at the edge.
+        for name in _RECORD_TEXT:
+            value = getattr(self, name)
+            if value and not value.isascii():
+                object.__setattr__(self, name, utf8_safe(value))
+
     def location(self) -> dict[str, str]:
         """The origin fields this record knows, for templates and findings."""
         known = {
@@ -111,6 +130,10 @@ class LogRecord:
         ):
             known["resource_id"] = self.source
         return {k: v for k, v in known.items() if v}
+
+
+#: The text fields of a record.
+_RECORD_TEXT = tuple(f.name for f in fields(LogRecord) if str(f.type).startswith("str"))
 
 
 @dataclass(slots=True)

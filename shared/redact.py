@@ -7,24 +7,15 @@ name, the URL's host) for the reader to know what the line was about.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import re2
 
+from shared.model import utf8_safe
+
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
-def utf8_safe(text: str) -> str:
-    """``text`` with lone surrogates replaced by U+FFFD. JSON escapes such as ``"\\ud800"``
-    (a UTF-16 pair cut in half) decode to them, and RE2, which matches UTF-8, cannot take a
-    string that holds one."""
-    return text if text.isascii() else _SURROGATES.sub("\ufffd", text)
-
-
 #: (pattern, replacement). Replacements may use ``\1`` for a kept prefix such as a key name.
 BUILTIN: tuple[tuple[str, str], ...] = (
     # Passwords in URLs: scheme://user:password@host

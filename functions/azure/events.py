@@ -22,7 +22,6 @@ from typing import Any
 
 from shared.model import LogRecord
 from shared.naming import azure_resource, parse_time
-from shared.redact import utf8_safe
 
 CONSOLE = "AmlOnlineEndpointConsoleLog"
 TRAFFIC = "AmlOnlineEndpointTrafficLog"
@@ -57,11 +56,10 @@ def _get(props: dict[str, Any], *names: str) -> Any:
 
 def _text(value: Any) -> str | None:
     """A field that names where a record came from, as text or ``None``: a list or object
-    there would break grouping (records are grouped by these fields) and templates, and a lone
-    surrogate (a JSON escape of half a UTF-16 pair) the problem key and the stores."""
+    there would break grouping (records are grouped by these fields) and templates."""
     if value is None or isinstance(value, bool | list | dict):
         return None
-    return utf8_safe(str(value)) or None
+    return str(value) or None
 
 
 def traffic_line(props: dict[str, Any]) -> str:

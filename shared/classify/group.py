@@ -13,7 +13,6 @@ from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 
 from shared.model import LogRecord
-from shared.redact import utf8_safe
 
 #: An event stops growing at this many lines or characters; the rest starts a new event.
 MAX_EVENT_LINES = 200
@@ -157,7 +156,7 @@ class Grouper:
 
     def feed(self, record: LogRecord) -> Iterator[Event]:
         """Add a record; yields the event it closed, if any."""
-        lines = utf8_safe(record.message).splitlines()
+        lines = record.message.splitlines()
         while lines and not lines[0].strip():
             lines.pop(0)
         if not lines:

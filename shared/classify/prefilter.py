@@ -25,12 +25,13 @@ import re._constants as sre_c
 import re._parser as sre_parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 import re2
 
 from shared.classify.group import _PREFIX
-from shared.redact import utf8_safe
+from shared.model import utf8_safe
 from shared.rulebook.load import Rulebook
 
 #: Line shapes that affect grouping (``group.Grouper``): blank lines (skipped, so the line
@@ -234,21 +235,11 @@ class Prefilter:
         text = utf8_safe("\n".join(messages))
         if _OTHER_BREAKS.search(text):
             return list(range(len(messages)))
-        starts = [0] * len(messages)
-        offset = 0
-        for index, message in enumerate(messages):
-            starts[index] = offset
-            offset += len(message) + 1
+        starts = list(accumulate((len(m) + 1 for m in messages[:-1]), initial=0))
         # RE2 works on UTF-8: ASCII text is scanned as bytes, so match offsets need no
         # conversion back to character offsets.
         subject: str | bytes = text.encode("ascii") if text.isascii() else text
         marked = {bisect.bisect_right(starts, m.start()) - 1 for m in self._marks.finditer(subject)}
-        keep: set[int] = set()
-        last = len(messages) - 1
-        for index in marked:
-            keep.add(index)
-            if index > 0:
-                keep.add(index - 1)
-            if index < last:
-                keep.add(index + 1)
-        return sorted(keep)
+        # each marked line and its neighbours (see the module docstring)
+        keep = {near for index in marked for near in (index - 1, index, index + 1)}
+        return sorted(i for i in keep if 0 <= i < len(messages))
