@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -99,8 +100,9 @@ class Azurite:
         self._log.close()
 
 
-def start_azurite(timeout: float = START_TIMEOUT) -> Azurite:
-    """Start Azurite's table service in memory on a free port and wait until it answers."""
+def start_azurite(timeout: float = START_TIMEOUT, extra: Sequence[str] = ()) -> Azurite:
+    """Start Azurite's table service in memory on a free port and wait until it answers;
+    ``extra`` arguments are passed on (HTTPS and OAuth, say)."""
     if not os.access(AZURITE_TABLE, os.X_OK):
         raise AzuriteError(
             f"{AZURITE_TABLE} is missing: `make unit` installs Azurite "
@@ -120,6 +122,7 @@ def start_azurite(timeout: float = START_TIMEOUT) -> Azurite:
             str(port),
             "--skipApiVersionCheck",
             "--loose",
+            *extra,
         ],
         cwd=AZURITE_DIR,
         stdin=subprocess.DEVNULL,

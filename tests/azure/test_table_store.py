@@ -6,24 +6,19 @@ OAuth, and a local stand-in for the App Service managed identity endpoint)."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import hmac
-import ipaddress
 import json
 import re
 import secrets
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
 
 import pytest
+import trustme
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
 from azure.data.tables import TableClient, TableServiceClient
@@ -40,7 +35,7 @@ from shared.state.azuretable import (
     row_key,
 )
 from shared.state.factory import StateConfigError, open_store
-from tests.azurite import ACCOUNT, AZURITE_TABLE, Azurite, AzuriteError, free_port
+from tests.azurite import ACCOUNT, Azurite, AzuriteError, start_azurite
 
 LATER = datetime.now(UTC) + timedelta(days=1)
 PAST = datetime.now(UTC) - timedelta(minutes=1)
@@ -287,109 +282,30 @@ def fake_token(audience: str, lifetime: int = 3600) -> tuple[str, int]:
     return f"{signed}.{_b64(signature)}", now + lifetime
 
 
-def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key (PEM): Azurite serves HTTPS with them."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 @dataclass
 class OAuthAzurite:
     """Azurite's table service over HTTPS, accepting bearer tokens."""
 
     endpoint: str
-    certificate: Path
+    certificate: Path  # the CA that signed its certificate, for REQUESTS_CA_BUNDLE
 
 
 @pytest.fixture(scope="module")
-def oauth_azurite() -> Iterator[OAuthAzurite]:
+def oauth_azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OAuthAzurite]:
     """Fails (never skips) when Azurite is not installed, as the ``azurite`` fixture does."""
-    if not AZURITE_TABLE.exists():
-        pytest.fail(f"{AZURITE_TABLE} is missing: `make unit` installs Azurite", pytrace=False)
-    with tempfile.TemporaryDirectory() as directory, tempfile.TemporaryFile() as log:
-        cert, key = self_signed_certificate(Path(directory))
-        port = free_port()
-        process = subprocess.Popen(
-            [
-                str(AZURITE_TABLE),
-                "--inMemoryPersistence",
-                "--disableTelemetry",
-                "--silent",
-                "--tableHost",
-                "127.0.0.1",
-                "--tablePort",
-                str(port),
-                "--skipApiVersionCheck",
-                "--loose",
-                "--oauth",
-                "basic",
-                "--cert",
-                str(cert),
-                "--key",
-                str(key),
-            ],
-            cwd=AZURITE_TABLE.parents[2],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_for(port, process, log)
-            yield OAuthAzurite(f"https://127.0.0.1:{port}/{ACCOUNT}", cert)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_for(port: int, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            log.seek(0)
-            raise AzuriteError(f"Azurite (HTTPS, OAuth) did not start:\n{log.read().decode()}")
-        time.sleep(0.1)
+    directory = tmp_path_factory.mktemp("azurite-tls")
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1")
+    cert, key, authority = directory / "cert.pem", directory / "key.pem", directory / "ca.pem"
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(authority))
+    try:
+        server = start_azurite(extra=["--oauth", "basic", "--cert", str(cert), "--key", str(key)])
+    except AzuriteError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield OAuthAzurite(f"https://127.0.0.1:{server.port}/{ACCOUNT}", authority)
+    server.stop()
 
 
 @pytest.fixture
