@@ -21,8 +21,9 @@ import trustme
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from tests.azure.managed_identity import ManagedIdentity
+
 TOKEN = "local-managed-identity-token"
-IDENTITY_HEADER = "local-identity-header"
 COLUMNS = [
     ("TimeGenerated", "datetime"),
     ("Category", "string"),
@@ -69,13 +70,20 @@ class LogAnalytics:
     queries: list[Query] = field(default_factory=list)
     #: Scripted answers for the next queries: "partial" or an HTTP status to fail with.
     script: list[str | int] = field(default_factory=list)
-    tokens_issued: int = 0
+    identity: ManagedIdentity = field(init=False)
 
     def __post_init__(self) -> None:
         self.server.expect_request(
             f"/v1/workspaces/{self.workspace}/query", method="POST"
         ).respond_with_handler(self._query)
-        self.server.expect_request("/msi/token", method="GET").respond_with_handler(self._token)
+        self.identity = ManagedIdentity(
+            self.server, lambda _: (TOKEN, int(datetime.now().timestamp()) + 3600)
+        )
+
+    @property
+    def tokens_issued(self) -> int:
+        """How many tokens the managed identity endpoint handed out."""
+        return len(self.identity.issued)
 
     @property
     def endpoint(self) -> str:
@@ -87,18 +95,6 @@ class LogAnalytics:
         self.rows.append(
             {"TimeGenerated": when, "Category": category, "ResourceId": resource, **columns}
         )
-
-    def _token(self, request: Request) -> Response:
-        if request.headers.get("X-IDENTITY-HEADER") != IDENTITY_HEADER:
-            return Response("missing identity header", 400)
-        self.tokens_issued += 1
-        body = {
-            "access_token": TOKEN,
-            "expires_on": str(int(datetime.now().timestamp()) + 3600),
-            "resource": request.args.get("resource", ""),
-            "token_type": "Bearer",
-        }
-        return Response(json.dumps(body), 200, content_type="application/json")
 
     def _query(self, request: Request) -> Response:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":

@@ -23,7 +23,7 @@ from azure.functions.timer import TimerRequest
 import function_app
 from functions.azure import invocation, loganalytics
 from functions.azure.settings import APP_SETTINGS, LOCAL_ONLY
-from tests.azure.log_analytics import IDENTITY_HEADER, PARTIAL_ERROR, LogAnalytics, start_server
+from tests.azure.log_analytics import PARTIAL_ERROR, LogAnalytics, start_server
 from tests.azurite import Azurite
 from tests.chat_servers import Failure, Webhook
 
@@ -229,10 +229,7 @@ def workspace(
     ca.cert_pem.write_to_path(str(bundle))
     logs = LogAnalytics(server, ca)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
-    monkeypatch.setenv("IDENTITY_ENDPOINT", server.url_for("/msi/token"))
-    monkeypatch.setenv("IDENTITY_HEADER", IDENTITY_HEADER)
-    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "MSI_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
+    logs.identity.use(monkeypatch)
     monkeypatch.setenv("MEDIC_WORKSPACE_ID", logs.workspace)
     monkeypatch.setenv("MEDIC_LOGS_ENDPOINT", logs.endpoint)
     monkeypatch.setenv("MEDIC_POLL_LOOKBACK_MINUTES", "15")

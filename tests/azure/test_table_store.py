@@ -24,7 +24,6 @@ from azure.core.exceptions import HttpResponseError
 from azure.data.tables import TableClient, TableServiceClient
 from azure.identity import DefaultAzureCredential
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from shared.state import azuretable
 from shared.state.azuretable import (
@@ -35,6 +34,7 @@ from shared.state.azuretable import (
     row_key,
 )
 from shared.state.factory import StateConfigError, open_store
+from tests.azure.managed_identity import ManagedIdentity
 from tests.azurite import ACCOUNT, Azurite, AzuriteError, start_azurite
 
 LATER = datetime.now(UTC) + timedelta(days=1)
@@ -312,41 +312,9 @@ def oauth_azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OAuthAzu
 def managed_identity(monkeypatch: pytest.MonkeyPatch) -> Iterator[HTTPServer]:
     """A local App Service managed identity endpoint, named in the environment as on Azure; the
     environment holds no other credential DefaultAzureCredential could pick first."""
-    header = secrets.token_hex(16)
-
-    def issue(request: Request) -> Response:
-        if request.headers.get("X-IDENTITY-HEADER") != header:
-            return Response(json.dumps({"message": "bad header"}), status=401)
-        resource = request.args["resource"]
-        token, expires = fake_token(resource)
-        body = {
-            "access_token": token,
-            "expires_on": str(expires),
-            "resource": resource,
-            "token_type": "Bearer",
-        }
-        return Response(json.dumps(body), content_type="application/json")
-
     server = HTTPServer(host="127.0.0.1", port=0)
-    server.expect_request("/msi/token", method="GET").respond_with_handler(issue)
     server.start()
-    for name in (
-        "AZURE_CLIENT_ID",
-        "AZURE_CLIENT_SECRET",
-        "AZURE_TENANT_ID",
-        "AZURE_CLIENT_CERTIFICATE_PATH",
-        "AZURE_USERNAME",
-        "AZURE_FEDERATED_TOKEN_FILE",
-        "AZURE_TOKEN_CREDENTIALS",
-        "MSI_ENDPOINT",
-        "MSI_SECRET",
-        "IMDS_ENDPOINT",
-        "IDENTITY_SERVER_THUMBPRINT",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("IDENTITY_ENDPOINT", server.url_for("/msi/token"))
-    monkeypatch.setenv("IDENTITY_HEADER", header)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    ManagedIdentity(server, fake_token).use(monkeypatch)
     yield server
     if server.is_running():
         server.stop()
