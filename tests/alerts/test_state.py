@@ -3,7 +3,6 @@ event ids that expire; and concurrent runs on one problem post a single first me
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +22,7 @@ from shared.state.sqlite import SqliteStore
 from tests.alerts.helpers import OOM, alerter, create_state_table, process, record
 from tests.azurite import Azurite
 from tests.chat_servers import SlackApi
+from tests.helpers import run_together
 
 LATER = datetime.now(UTC) + timedelta(days=1)
 
@@ -97,24 +97,15 @@ def test_concurrent_runs_on_one_problem_post_one_message(
         "SLACK_API_URL": slack_api.url,
     }
     path = tmp_path / "race.sqlite"
-    start = threading.Barrier(6)
-    errors: list[BaseException] = []
 
     def worker(n: int) -> None:
         store = SqliteStore(path)
         try:
-            start.wait()
             process(alerter(store, env), record(OOM, event_id=f"e{n}"))
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
         finally:
             store.close()
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_together(worker, 6)
     assert not errors
     assert len(slack_api.posts()) == 1
     final = SqliteStore(path)
@@ -149,24 +140,14 @@ def test_concurrent_invocations_on_a_cloud_store_post_one_message(
         "SLACK_CHANNEL": "C1",
         "SLACK_API_URL": slack_api.url,
     }
-    start = threading.Barrier(6)
-    errors: list[BaseException] = []
     keys: set[str] = set()
+    stores = [connect() for _ in range(6)]  # each invocation its own client
 
     def worker(n: int) -> None:
-        try:
-            store = connect()
-            start.wait()
-            report = process(alerter(store, env), record(OOM, event_id=f"e{n}"))
-            keys.update(problem_key(f) for f in report.findings)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        report = process(alerter(stores[n], env), record(OOM, event_id=f"e{n}"))
+        keys.update(problem_key(f) for f in report.findings)
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_together(worker, 6)
     assert not errors
     assert len(slack_api.posts()) == 1
     final = connect()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from functions.aws import app
 from shared.runtime import Runtime
 from tests.alerts.helpers import create_state_table
 from tests.chat_servers import SlackApi, Webhook
+from tests.helpers import run_together
 
 GROUP = "/aws/sagemaker/Endpoints/fraud-detector"
 TRACEBACK = [
@@ -158,21 +158,9 @@ def test_a_subscription_delivery_alerts_once_escaped_and_redacted(
 def test_concurrent_invocations_on_one_problem_post_once(
     deployed: None, slack_api: SlackApi, teams_webhook: Webhook
 ) -> None:
-    start = threading.Barrier(3)
-    errors: list[BaseException] = []
-
-    def invoke(n: int) -> None:
-        try:
-            start.wait()
-            app.handler(subscription(TRACEBACK, first_id=1000 * (n + 1)), Context())
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=invoke, args=(n,)) for n in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_together(
+        lambda n: app.handler(subscription(TRACEBACK, first_id=1000 * (n + 1)), Context()), 3
+    )
     assert not errors
     assert len(slack_api.posts()) == 1 and len(teams_webhook.requests) == 1
 

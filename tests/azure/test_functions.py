@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from functions.azure.settings import APP_SETTINGS, LOCAL_ONLY
 from tests.azure.log_analytics import PARTIAL_ERROR, LogAnalytics, start_server
 from tests.azurite import Azurite
 from tests.chat_servers import Failure, Webhook
+from tests.helpers import run_together
 
 EVENTS = Path(__file__).resolve().parents[1] / "events" / "azure"
 RESOURCE = (
@@ -359,19 +359,7 @@ def test_concurrent_batches_on_one_problem_post_once_with_table_state(
     for n, batch in enumerate(batches):  # four instances' lines of one problem
         for record in batch["records"]:
             record["properties"]["InstanceId"] = f"blue-{n}"
-    errors: list[BaseException] = []
-
-    def invoke(batch: dict[str, Any]) -> None:
-        try:
-            azure_app["diagnostics"]([hub_event(batch)])
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=invoke, args=(b,)) for b in batches]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_together(lambda n: azure_app["diagnostics"]([hub_event(batches[n])]), 4)
     assert errors == []
     slack, teams = webhooks
     assert len(slack.requests) == 1 and len(teams.requests) == 1
