@@ -10,14 +10,15 @@ over real HTTP, and a fault proxy can sit in between.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from typing import Any
 
 from moto.core.request import Request
 from moto.dynamodb.responses import DynamoHandler
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
+
+from tests.faults.serving import Background
 
 
 def _app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -37,29 +38,8 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
-class MotoDynamoDB:
+class MotoDynamoDB(Background):
     """moto's DynamoDB served over HTTP until :meth:`stop`; :attr:`url` is the endpoint."""
 
     def __init__(self) -> None:
-        self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", 0, _app, threaded=True, request_handler=_Quiet
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        """The ``endpoint_url`` for boto3: ``http://127.0.0.1:PORT``."""
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def start(self) -> MotoDynamoDB:
-        """Serve in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        super().__init__(make_server("127.0.0.1", 0, _app, threaded=True, request_handler=_Quiet))

@@ -44,6 +44,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BufferedIOBase
 from urllib.parse import urlsplit
 
+from tests.faults.serving import Background
+
 #: Headers that describe one connection, not the message: never copied across the proxy.
 HOP_BY_HOP = frozenset(
     {
@@ -139,7 +141,7 @@ def error_code(body: bytes) -> str | None:
     return None
 
 
-class FaultProxy:
+class FaultProxy(Background):
     """A threaded proxy on a free loopback port in front of ``upstream`` (``http://host:port``).
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
@@ -154,33 +156,9 @@ class FaultProxy:
         self._queue: list[Fault] = []
         self._always: list[Fault] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True  # a handler still sleeping does not hold up stop()
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        """Where clients should connect: ``http://127.0.0.1:PORT``."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> FaultProxy:
-        """Start serving in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server.daemon_threads = True  # a handler still sleeping does not hold up stop()
+        super().__init__(server)
 
     # -- scripting -----------------------------------------------------------------------------
 
