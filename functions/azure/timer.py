@@ -48,7 +48,7 @@ def on_schedule(timer: func.TimerRequest) -> None:
     if settings.workspace_id:
         failure = poll(invocation, settings.workspace_id, settings, datetime.now(UTC))
     else:
-        log_run("pending alerts", run([], invocation.classifier, invocation.alerter), BatchReport())
+        _deliver_pending(invocation, "pending alerts")
     store = invocation.alerter.store
     if isinstance(store, Sweepable):
         log.info("expired state rows removed: %d", store.sweep())
@@ -72,7 +72,7 @@ def poll(
         fetched = fetch(client, workspace, begin, now)
     except AzureError as exc:
         log.error("%s: query failed, the window will be read again: %s", source, exc)
-        log_run(source, run([], invocation.classifier, invocation.alerter), BatchReport())
+        _deliver_pending(invocation, source)
         return exc
     if fetched.partial_error:
         log.error("%s: partial result used; the service said: %s", source, fetched.partial_error)
@@ -83,6 +83,11 @@ def poll(
     log_run(source, run(records, invocation.classifier, invocation.alerter), report)
     checkpoint.save(store, workspace, _next(fetched, now))
     return None
+
+
+def _deliver_pending(invocation: Invocation, source: str) -> None:
+    """A run with no new records: it delivers what earlier runs left pending."""
+    log_run(source, run([], invocation.classifier, invocation.alerter), BatchReport())
 
 
 def _next(fetched: Fetched, now: datetime) -> checkpoint.Checkpoint:
