@@ -125,6 +125,13 @@ def _parse(text: str, where: str) -> Config:
         raise ConfigError(describe(exc, data, where, text)) from None
 
 
+@lru_cache(maxsize=1)
+def _defaults() -> Config:
+    """The zero-config defaults, one object: a warm instance keeps the classifier built for
+    the config object in force, so a fresh object per call would rebuild it every time."""
+    return Config()
+
+
 @lru_cache(maxsize=4)
 def _cached(path: str, mtime: float) -> Config:
     return load_config(path)
@@ -134,7 +141,7 @@ def config_from_env(explicit: str | None = None) -> tuple[Config, str | None]:
     """The config named by ``explicit`` or ``MEDIC_CONFIG`` (loaded once per file version)."""
     path = explicit or os.environ.get(CONFIG_ENV)
     if not path:
-        return Config(), None
+        return _defaults(), None
     try:
         mtime = os.stat(path).st_mtime
     except OSError as exc:

@@ -18,6 +18,8 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from functions.aws import app
+from shared.classify.classifier import Classifier
+from shared.config import Config
 from shared.runtime import Runtime
 from tests.alerts.helpers import create_state_table
 from tests.chat_servers import SlackApi, Webhook
@@ -192,6 +194,26 @@ def test_locally_with_only_webhooks_and_memory_state(
     monkeypatch.setenv("TEAMS_WEBHOOK_URL", teams_webhook.url)
     app.handler(subscription(TRACEBACK), Context())
     assert len(slack_webhook.requests) == 1 and len(teams_webhook.requests) == 1
+
+
+def test_a_warm_instance_without_a_config_reuses_its_classifier(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, slack_webhook: Webhook
+) -> None:
+    """Compiling the rulebook is paid once per instance, with the zero-config defaults too."""
+    monkeypatch.setenv("MEDIC_STATE", "memory")
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", slack_webhook.url)
+    built: list[Classifier] = []
+    real = Config.classifier
+
+    def counted(self: Config, where: str | None) -> Classifier:
+        built.append(real(self, where))
+        return built[-1]
+
+    monkeypatch.setattr(Config, "classifier", counted)
+    app.handler(subscription(TRACEBACK), Context())
+    app.handler(subscription(TRACEBACK, first_id=900), Context())
+    assert len(built) == 1
+    assert len(slack_webhook.requests) == 1
 
 
 def test_with_no_destination_it_logs_what_it_would_send(

@@ -1,0 +1,191 @@
+"""The Lambda handler as deployed, on CloudWatch deliveries: warm time against the decode floor,
+the first invocation, scaling with batch size, and what a million events cost.
+
+The handler runs with its real settings path, the in-memory state store and a Slack webhook
+served on localhost, so the figures include event-id memory, alerting and delivery. Every
+timed run gets a batch with new event ids, so none is skipped as a redelivery; after the first
+run the problems are known and within their cooldown, which is the steady state of a fleet.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from benchmarks.batch import EVENTS, REPEATS, make_batch
+from functions.aws.events import decode_awslogs
+
+#: AWS Lambda list prices (x86, us-east-1): per GB-second of duration and per request.
+PRICE_GB_SECOND = 0.0000166667
+PRICE_REQUEST = 0.20 / 1_000_000
+#: Lambda gives a function one full vCPU at 1,769 MB and a proportional share below that, so
+#: CPU-bound work at 128 MB takes about 1769/128 times as long as on one full core.
+FULL_CPU_MB = 1769
+SMALLEST_MB = 128
+
+
+class _Webhook(BaseHTTPRequestHandler):
+    """A Slack incoming webhook: every post is accepted with ``ok``."""
+
+    posts = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).posts += 1
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: the handler's own logs are what the benchmark is about."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """The fields of the Lambda context object the handler and its logger read."""
+
+    function_name: str = "medic-bench"
+    memory_limit_in_mb: int = SMALLEST_MB
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:medic-bench"
+    aws_request_id: str = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@contextmanager
+def deployed() -> Iterator[None]:
+    """The handler's environment: memory state, a local Slack webhook, no config file."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Webhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    saved = dict(os.environ)
+    for name in list(os.environ):
+        if name.startswith(("MEDIC_", "SLACK_", "TEAMS_")):
+            del os.environ[name]
+    os.environ.update(
+        {
+            "MEDIC_STATE": "memory",
+            "SLACK_WEBHOOK_URL": f"http://127.0.0.1:{server.server_port}/hook",
+            "POWERTOOLS_SERVICE_NAME": "medic",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
+    try:
+        yield
+    finally:
+        server.shutdown()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Standard output to /dev/null: the handler logs JSON lines and metrics there, as on
+    Lambda, and writing them is part of its cost, but they are not the benchmark's output."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(null)
+        os.close(saved)
+
+
+@dataclass(frozen=True)
+class HandlerFigures:
+    """Seconds for one 10,000-event delivery: decoding it, and the warm handler on it."""
+
+    decode: float
+    handler: float
+    first: float
+    scaling: dict[int, float]
+    posts: int
+
+    @property
+    def ratio(self) -> float:
+        return self.handler / self.decode
+
+    def cost_per_million(self, events: int = EVENTS) -> float:
+        """Dollars per million log events at the measured warm time, delivered ``events`` per
+        invocation: duration is memory-independent up to one vCPU (the share of CPU grows
+        with memory), so 128 MB and 1,769 MB cost the same for this CPU-bound work."""
+        invocations = 1_000_000 / events
+        gb_seconds = invocations * self.handler * FULL_CPU_MB / 1024
+        return gb_seconds * PRICE_GB_SECOND + invocations * PRICE_REQUEST
+
+
+def _timed(handler: Any, batches: list[dict[str, Any]]) -> float:
+    """Fastest wall time of the handler over ``batches``, one call each."""
+    times = []
+    for batch in batches:
+        start = time.perf_counter()
+        handler(batch, Context())
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def measure(repeats: int = REPEATS) -> HandlerFigures:
+    """Run the handler as described in the module docstring."""
+    sizes = (1_000, EVENTS, 100_000)
+    batches = {
+        size: [make_batch(size, first_id=10**20 + (run + 1) * 10**7) for run in range(repeats)]
+        for size in sizes
+    }
+    standard = batches[EVENTS][0]
+    decode = min(_seconds(lambda: decode_awslogs(standard)) for _ in range(repeats))
+    with deployed(), quiet():
+        from functions.aws.app import handler
+
+        start = time.perf_counter()
+        handler(make_batch(EVENTS), Context())
+        first = time.perf_counter() - start
+        posts = _Webhook.posts
+        scaling = {size: _timed(handler, batches[size]) for size in sizes}
+    return HandlerFigures(decode, scaling[EVENTS], first, scaling, posts)
+
+
+def _seconds(fn: Any) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    """Print the handler figures."""
+    figures = measure()
+    ms = 1000
+    print(f"AWS handler on a {EVENTS:,}-event CloudWatch delivery (best of {REPEATS} runs, warm)")
+    print(f"  decode only (base64 + gunzip + JSON):     {figures.decode * ms:8.1f} ms")
+    print(f"  handler (memory state, local webhook):    {figures.handler * ms:8.1f} ms")
+    print(f"  ratio to the decode floor:                {figures.ratio:8.1f}x   (target 3x)")
+    print(f"  first invocation of an instance:          {figures.first * ms:8.1f} ms")
+    print(f"    (builds the classifier, posts the batch's {figures.posts} alerts)")
+    print("Scaling (warm handler, one delivery of each size)")
+    base = figures.scaling[EVENTS] / EVENTS
+    for size, seconds in figures.scaling.items():
+        per_event = seconds / size
+        print(
+            f"  {size:>7,} events: {seconds * ms:8.1f} ms  "
+            f"{per_event * 1e6:6.2f} µs/event  ({per_event / base:.2f}x the 10k rate)"
+        )
+    print("Cost on Lambda (x86, list price), from the warm 10k-event time")
+    print(
+        f"  per million log events: ${figures.cost_per_million():.4f} "
+        f"(duration scaled to {SMALLEST_MB} MB's CPU share, plus the request charge)"
+    )
+
+
+if __name__ == "__main__":
+    main()
