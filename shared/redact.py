@@ -62,13 +62,30 @@ class Redactor:
     extra: Sequence[str] = ()
 
     def __post_init__(self) -> None:
-        compiled = [(_compile(p), r) for p, r in BUILTIN]
-        compiled += [(_compile(p), "[REDACTED]") for p in self.extra]
+        rules = [*BUILTIN, *((p, "[REDACTED]") for p in self.extra)]
+        compiled = [(_compile(p), r) for p, r in rules]
+        # One scan of the set tells which patterns occur at all; most log text holds no
+        # credential, and then no pattern has to be run on its own.
+        screen = re2.Set.SearchSet(_OPTIONS)
+        for pattern, _ in rules:
+            screen.Add(pattern)
+        screen.Compile()
         object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "_screen", screen)
 
     def __call__(self, text: str) -> str:
         """``text`` with every credential the patterns recognise replaced."""
         text = utf8_safe(text)
-        for pattern, replacement in self._compiled:  # type: ignore[attr-defined]
-            text = pattern.sub(replacement, text)
+        hits = self._screen.Match(text)  # type: ignore[attr-defined]
+        if not hits:
+            return text
+        found = set(hits)
+        changed = False
+        for index, (pattern, replacement) in enumerate(self._compiled):  # type: ignore[attr-defined]
+            # The screen judged the original text; once a replacement has changed it, every
+            # later pattern runs, so the result is the same as running them all in order.
+            if changed or index in found:
+                replaced = pattern.sub(replacement, text)
+                changed = changed or replaced != text
+                text = replaced
         return text

@@ -84,6 +84,12 @@ class Engine:
                 "the rulebook's patterns do not fit in the matcher's memory budget"
             ) from None
         self._extractors = tuple(re2.compile(x.pattern, options) for x in rulebook.extractors)
+        # Which extractors occur in a text is asked of one set, so only those are searched.
+        self._extractor_set = re2.Set.SearchSet(_options())
+        for extractor in rulebook.extractors:
+            self._extractor_set.Add(extractor.pattern)
+        if rulebook.extractors:
+            self._extractor_set.Compile()
 
     @property
     def size(self) -> int:
@@ -145,8 +151,9 @@ class Engine:
     def _fields(self, compiled: _Compiled, found: Any, text: str) -> dict[str, str]:
         """Extractor fields, overridden by the rule's own groups, then its constant fields."""
         fields: dict[str, str] = {}
-        for extractor in self._extractors:
-            hit = extractor.search(text)
+        present = self._extractor_set.Match(text) if self._extractors else None
+        for index in sorted(present or ()):
+            hit = self._extractors[index].search(text)
             if hit is not None:
                 fields.update({k: v for k, v in hit.groupdict().items() if v})
         for pattern in compiled.all:

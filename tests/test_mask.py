@@ -1,0 +1,70 @@
+"""Masked templates: variable parts blanked, and the character screen that skips patterns a line
+cannot match gives exactly what running every pattern in order gives (templates are part of
+stored problem keys, so they must not change)."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.classify.mask import _MASKS, _SPACES, MAX_TEMPLATE_CHARS, mask
+
+
+def every_pattern_in_order(line: str) -> str:
+    """The reference: each pattern substituted over the whole line, one after another."""
+    text = line.strip()[:2000]
+    for pattern, replacement, _ in _MASKS:
+        text = pattern.sub(replacement, text)
+    return _SPACES.sub(" ", text)[:MAX_TEMPLATE_CHARS]
+
+
+FRAGMENTS = [
+    "2026-11-19 12:13:22,931",
+    "2026-11-19T12:13:22.5Z",
+    "12:13:22",
+    "3f2b8c1e-0d4a-4b6f-9a7e-1c2d3e4f5a6b",
+    "https://example.com/x?y=1",
+    "10.0.3.17:41236",
+    "/opt/ml/model/code/inference.py",
+    "C:\\models\\m.onnx",
+    "0x7ffd3a",
+    "deadbeef42",
+    "i-0a1b2c3d4e5f60718",
+    "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/x",
+    "sha256:abc123",
+    "513.00 MiB",
+    "7",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(FRAGMENTS),
+            st.sampled_from([" ", "-", ":", ".", "/", "\\", "x", "a", "0", "\t"]),
+            st.text(max_size=12),
+        ),
+        max_size=10,
+    ).map("".join)
+)
+def test_the_screen_gives_what_every_pattern_in_order_gives(line: str) -> None:
+    assert mask(line) == every_pattern_in_order(line)
+
+
+def test_variable_parts_are_blanked() -> None:
+    line = (
+        "2026-11-19 12:13:22,931 worker 3f2b8c1e-0d4a-4b6f-9a7e-1c2d3e4f5a6b "
+        "on i-0a1b2c3d4e5f60718 read /opt/ml/model/code/inference.py "
+        "from 10.0.3.17:41236: allocate 513.00 MiB at 0x7ffd3a"
+    )
+    assert mask(line) == (
+        "<ts> worker <id> on i-<hex> read <path> from <ip>: allocate <n> MiB at <hex>"
+    )
+
+
+def test_lines_differing_only_in_numbers_share_a_template() -> None:
+    assert mask("queue 17 failed after 3.5 s") == mask("queue 902 failed after 12.25 s")
+    assert re.fullmatch(r"queue <n> failed after <n> s", mask("queue 1 failed after 2 s"))
