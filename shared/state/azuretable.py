@@ -18,16 +18,32 @@ Layout (``RowKey`` is the SHA-256 hex digest of the key, because a ``RowKey`` ma
 ``/ \\ # ?`` or control characters and is limited to 1 KiB; the original key is kept in the
 ``key`` property):
 
-- partition ``problem``: a problem record, with ``body`` (JSON), ``pending`` (bool) and
-  ``expires_at`` (UTC datetime). A string property holds at most 32K UTF-16 characters, so a
-  longer body is split across ``body0`` … ``bodyN`` and joined on read; the whole entity is
-  limited to 1 MiB.
+- partition ``problem``: a problem record, with ``body`` (JSON), ``pending`` (bool),
+  ``expires_at`` (UTC datetime) and ``writer`` (the token of the write that stored it, see
+  below). A string property holds at most 32K UTF-16 characters, so a longer body is split
+  across ``body0`` … ``bodyN`` and joined on read; the whole entity is limited to 1 MiB.
 - partition ``event``: a processed event id, with ``key`` and ``expires_at``.
 
 Compare-and-set uses the entity's ETag as the version: creating fails when the entity exists,
 and replacing is conditional on the ETag read (``If-Match``), never read-then-write, so two
 concurrent Function invocations cannot both win. An expired record is taken over by a replace
 conditional on its ETag, so even the takeover has a single winner.
+
+Each create or replace stores a fresh random ``writer`` token, as the DynamoDB store does. When
+Table Storage applied a write but its answer was lost (a dropped connection, a timeout, a 500
+``OperationTimedOut``), the SDK sends it again, and the resend fails against the write itself:
+a create with 409 (the entity exists), a replace with 412 (the ETag changed). The failure alone
+cannot tell this from another writer's win, so the store reads the entity: if it holds this
+write's token, the write is reported as the success it was, and the caller does not apply its
+change a second time (counting the same events twice). The token is 128 random bits made for
+one write and sent only in that write's requests, so no other write can have stored it: a match
+proves that this write applied, conditional on the version it was given, so each version still
+has a single winner. A mismatch is reported as a lost race, and the caller reads again and
+retries. One case remains: if another writer replaced the entity after this write applied and
+before the store read it, the write is reported as lost though it applied, and the caller
+applies its change again; that takes another write to the same record within the SDK's retry
+interval. The store keeps no ETag of its own: after a put, the caller reads the record again
+for its next version.
 
 Table Storage has no TTL and no secondary index: reads skip expired entities themselves,
 :meth:`AzureTableStore.pending` scans the ``problem`` partition, and :meth:`AzureTableStore.sweep`
@@ -41,6 +57,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -60,6 +77,8 @@ TABLE_URI_ENV = f"{CONNECTION_ENV}__tableServiceUri"
 ACCOUNT_ENV = f"{CONNECTION_ENV}__accountName"
 PROBLEM = "problem"
 EVENT = "event"
+#: The property holding the random token of the write that stored a problem record.
+WRITER = "writer"
 #: Characters per ``body`` property: JSON is ASCII, so 30,000 characters are 60,000 bytes
 #: in UTF-16, under the 64 KiB property limit.
 CHUNK = 30_000
@@ -126,6 +145,18 @@ def _is_conflict(exc: Exception) -> bool:
     return getattr(exc, "status_code", None) in (404, 412)
 
 
+def _signed(entity: Mapping[str, Any]) -> dict[str, Any]:
+    """``entity`` with a fresh :data:`WRITER` token, made for one write (see the module
+    docstring); the SDK's resends of that write carry the same token."""
+    return {**entity, WRITER: secrets.token_hex(16)}
+
+
+def _written_by(current: Mapping[str, Any] | None, entity: Mapping[str, Any]) -> bool:
+    """Whether ``current``, the entity as read after a write failed, is what the write of
+    ``entity`` stored: its earlier, applied attempt, whose answer was lost."""
+    return current is not None and current.get(WRITER) == entity[WRITER]
+
+
 class AzureTableStore:
     """:class:`~shared.state.base.Store` on an Azure Storage table (see the module docstring)."""
 
@@ -152,7 +183,7 @@ class AzureTableStore:
     ) -> bool:
         from azure.core.exceptions import ResourceExistsError
 
-        entity: dict[str, Any] = {
+        fields: dict[str, Any] = {
             "PartitionKey": PROBLEM,
             "RowKey": row_key(key),
             "key": key,
@@ -161,9 +192,10 @@ class AzureTableStore:
             **_body_properties(value),
         }
         if version is not None:
-            return self._replace(entity, str(version))
+            return self._replace(key, fields, str(version))
         # A record swept away between the failed create and the read: create again, a few times.
         for _ in range(3):
+            entity = _signed(fields)
             try:
                 self._table.create_entity(entity)
                 return True
@@ -172,9 +204,11 @@ class AzureTableStore:
             current = self._read(key)
             if current is None:
                 continue
+            if _written_by(current, entity):  # this create, resent after its answer was lost
+                return True
             if not _expired(current, _now()):
                 return False
-            return self._replace(entity, str(current.metadata["etag"]))
+            return self._replace(key, fields, str(current.metadata["etag"]))
         return False
 
     def pending(self) -> list[str]:
@@ -267,11 +301,13 @@ class AzureTableStore:
         except ResourceNotFoundError:
             return None
 
-    def _replace(self, entity: dict[str, Any], etag: str) -> bool:
+    def _replace(self, key: str, fields: dict[str, Any], etag: str) -> bool:
+        """Replace the record ``key`` with ``fields`` if it is still at ``etag``."""
         from azure.core import MatchConditions
         from azure.core.exceptions import HttpResponseError
         from azure.data.tables import UpdateMode
 
+        entity = _signed(fields)
         try:
             self._table.update_entity(
                 entity,
@@ -281,7 +317,8 @@ class AzureTableStore:
             )
         except HttpResponseError as exc:
             if _is_conflict(exc):
-                return False
+                # Another writer's change, or this replace, resent after its answer was lost.
+                return _written_by(self._read(key), entity)
             raise
         return True
 

@@ -12,7 +12,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,6 +36,7 @@ from shared.state.azuretable import (
 from shared.state.factory import StateConfigError, open_store
 from tests.azure.managed_identity import ManagedIdentity
 from tests.azurite import ACCOUNT, Azurite, AzuriteError, start_azurite
+from tests.faults.proxy import Fault, FaultProxy, Request
 
 LATER = datetime.now(UTC) + timedelta(days=1)
 PAST = datetime.now(UTC) - timedelta(minutes=1)
@@ -158,6 +159,85 @@ def test_an_expired_record_is_taken_over_once(store: AzureTableStore, azurite: A
     assert not store.put("k", {"n": 3}, None, pending=False, expires=LATER)
     stored = store.get("k")
     assert stored is not None and stored.value == {"n": 2}
+    assert store.pending() == []
+
+
+# --- writes whose answer is lost -----------------------------------------------------------------
+#
+# A FaultProxy between the store and Azurite lets Azurite apply a write and then loses its
+# answer, so the SDK's real retry policy resends it and Azurite's real conditions fail the resend.
+
+
+@pytest.fixture
+def proxied(azurite: Azurite, table: TableClient) -> Iterator[tuple[AzureTableStore, FaultProxy]]:
+    """The store on ``table`` through a fault proxy in front of Azurite, and the proxy."""
+    with FaultProxy(f"http://127.0.0.1:{azurite.port}") as proxy:
+        connection = azurite.connection_string.replace(
+            f"http://127.0.0.1:{azurite.port}/", f"{proxy.url}/"
+        )
+        client = TableClient.from_connection_string(
+            connection, table.table_name, retry_total=3, retry_backoff_factor=0.05
+        )
+        yield AzureTableStore(table.table_name, client), proxy
+
+
+def create(request: Request) -> bool:
+    """An entity create: ``POST /account/table``."""
+    return request.method == "POST"
+
+
+def operation_timed_out(matches: Callable[[Request], bool]) -> Fault:
+    """Azurite applies the request; the answer is Table Storage's 500 ``OperationTimedOut``
+    ("the operation may or may not have succeeded"), after which the SDK resends even a POST."""
+    body = {"odata.error": {"code": "OperationTimedOut", "message": {"value": "timed out"}}}
+    return Fault(
+        status=500,
+        body=json.dumps(body),
+        headers={"Content-Type": "application/json", "x-ms-error-code": "OperationTimedOut"},
+        forward=True,
+        matches=matches,
+    )
+
+
+@pytest.mark.parametrize("first", ["this create", "another writer"])
+def test_a_create_whose_answer_is_lost_wins_only_with_its_own_writer_token(
+    proxied: tuple[AzureTableStore, FaultProxy], table: TableClient, first: str
+) -> None:
+    """Both ways the create's resend meets an entity that exists (409): stored by the create
+    itself (its answer lost) or by another writer, with the same properties but its own
+    token. Only the token tells them apart, and only the create's own is its success."""
+    store, proxy = proxied
+    theirs = None
+    if first == "another writer":
+        other = AzureTableStore(table.table_name, table)
+        assert other.put("k", {"n": 1}, None, pending=True, expires=LATER)
+        theirs = table.get_entity("problem", row_key("k"))
+    proxy.script(operation_timed_out(create))
+
+    won = store.put("k", {"n": 1}, None, pending=True, expires=LATER)
+
+    attempts = [(e.forwarded, e.status, e.error) for e in proxy.seen(lambda e: create(e.request))]
+    assert attempts == [(True, 500, "OperationTimedOut"), (True, 409, "EntityAlreadyExists")]
+    assert won is (first == "this create")
+    if theirs is not None:  # left as the other writer stored it
+        assert table.get_entity("problem", row_key("k")).metadata == theirs.metadata
+    stored = store.get("k")
+    assert stored is not None and stored.value == {"n": 1}
+
+
+def test_a_replace_whose_answer_is_lost_is_its_own_success(
+    proxied: tuple[AzureTableStore, FaultProxy],
+) -> None:
+    """The resend of an applied replace gets 412; the entity holds the replace's token."""
+    store, proxy = proxied
+    assert store.put("k", {"n": 1}, None, pending=True, expires=LATER)
+    held = store.get("k")
+    assert held is not None
+    proxy.script(Fault(drop=True, forward=True, matches=lambda r: r.method == "PUT"))
+    assert store.put("k", {"n": 2}, held.version, pending=False, expires=LATER)
+    assert "UpdateConditionNotSatisfied" in proxy.errors()  # the resend's 412
+    now = store.get("k")
+    assert now is not None and now.value == {"n": 2} and now.version != held.version
     assert store.pending() == []
 
 
