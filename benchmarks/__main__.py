@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import classify, handler, memory
+from benchmarks import classify, handler, memory, scan
 
 
 def main() -> int:
     """Run every section in turn."""
-    for section in (handler.main, classify.main, memory.main):
+    for section in (handler.main, classify.main, memory.main, scan.main):
         section()
         print()
     return 0
