@@ -5,6 +5,7 @@ stored problem keys, so they must not change)."""
 from __future__ import annotations
 
 import re
+import tracemalloc
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -68,3 +69,13 @@ def test_variable_parts_are_blanked() -> None:
 def test_lines_differing_only_in_numbers_share_a_template() -> None:
     assert mask("queue 17 failed after 3.5 s") == mask("queue 902 failed after 12.25 s")
     assert re.fullmatch(r"queue <n> failed after <n> s", mask("queue 1 failed after 2 s"))
+
+
+def test_remembered_lines_are_clipped_so_huge_lines_cannot_fill_memory() -> None:
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for n in range(1100):  # more distinct lines than are remembered
+        mask(f"error {n:05d} " + "x" * 20_000)
+    kept = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert kept < 4 << 20  # unclipped keys would hold over 20 MB

@@ -35,15 +35,19 @@ _MASKS: tuple[tuple[re.Pattern[str], str, str], ...] = (
 )
 _SPACES = re.compile(r"\s+")
 MAX_TEMPLATE_CHARS = 200
+#: Characters of a line that are masked (the template keeps far fewer).
+MAX_LINE_CHARS = 2000
 
 
-@lru_cache(maxsize=4096)
 def mask(line: str) -> str:
-    """The line's template: variable parts replaced by ``<ts>``, ``<id>``, ``<n>`` and so on.
+    """The line's template: variable parts replaced by ``<ts>``, ``<id>``, ``<n>`` and so on."""
+    return _masked(line.strip()[:MAX_LINE_CHARS])
 
-    Remembered per line: an incident repeats the same error line many times.
-    """
-    text = line.strip()[:2000]
+
+@lru_cache(maxsize=1024)
+def _masked(text: str) -> str:
+    """Remembered per line, an incident repeating the same error line many times; keys are
+    clipped lines, so the cache stays within a few MB whatever the log holds."""
     digits = _DIGIT.search(text) is not None
     for pattern, replacement, needs in _MASKS:
         if needs and not any(char in text for char in needs):
