@@ -61,9 +61,9 @@ class Config(AlertSettings):
     def classifier(self, where: str | None) -> Classifier:
         """A classifier for this config's rulebook and redaction patterns."""
         from shared.classify.classifier import Classifier
-        from shared.redact import Redactor
+        from shared.redact import redactor
 
-        return Classifier(self.rulebook(where or "config"), Redactor(tuple(self.redact)))
+        return Classifier(self.rulebook(where or "config"), redactor(tuple(self.redact)))
 
     def rulebook(self, where: str) -> Rulebook:
         """The built-in rulebook with this config's rules added or overriding; rule ids named

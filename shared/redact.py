@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import re2
 
@@ -89,3 +90,10 @@ class Redactor:
                 changed = changed or replaced != text
                 text = replaced
         return text
+
+
+@lru_cache(maxsize=8)
+def redactor(extra: tuple[str, ...] = ()) -> Redactor:
+    """The redactor for a config's ``redact:`` patterns, compiled once per process: every
+    invocation of a warm function redacts with the same patterns."""
+    return Redactor(extra)

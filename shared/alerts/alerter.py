@@ -25,7 +25,7 @@ from shared.alerts.settings import AlertSettings
 from shared.model import Finding
 from shared.notify.base import DeliveryError, Notifier
 from shared.notify.retry import Budget, with_retries
-from shared.redact import Redactor
+from shared.redact import redactor
 from shared.state.base import Store
 
 log = logging.getLogger("medic.alerts")
@@ -99,7 +99,7 @@ class Alerter:
         self.notifiers = notifiers
         self.budget = budget or Budget(60)
         self.clock = clock
-        self.redact = Redactor(tuple(settings.redact))
+        self.redact = redactor(tuple(settings.redact))
         self.run_id = uuid.uuid4().hex
         self.outcome = Outcome()
         self._touched: list[str] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import json
 import threading
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
@@ -12,11 +12,12 @@ from shared.state.base import Versioned
 
 
 class MemoryStore:
-    """Thread-safe in-memory :class:`~shared.state.base.Store`."""
+    """Thread-safe in-memory :class:`~shared.state.base.Store`. Values are kept as JSON text,
+    as the durable stores keep them, so a caller never shares a value with the store."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._records: dict[str, tuple[dict[str, Any], int, bool, datetime]] = {}
+        self._records: dict[str, tuple[str, int, bool, datetime]] = {}
         self._events: dict[str, datetime] = {}
 
     def get(self, key: str) -> Versioned | None:
@@ -24,7 +25,7 @@ class MemoryStore:
             row = self._records.get(key)
             if row is None or row[3] <= datetime.now(UTC):
                 return None
-            return Versioned(copy.deepcopy(row[0]), row[1])
+            return Versioned(json.loads(row[0]), row[1])
 
     def put(
         self,
@@ -41,7 +42,7 @@ class MemoryStore:
             if current != version:
                 return False
             self._records[key] = (
-                copy.deepcopy(value),
+                json.dumps(value),
                 (row[1] if row else 0) + 1,
                 pending,
                 expires,
