@@ -25,6 +25,7 @@ import re._constants as sre_c
 import re._parser as sre_parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate
 from typing import Any
 
@@ -117,6 +118,18 @@ def _sequence(items: Sequence[tuple[Any, Any]], dotall: bool) -> _Piece:
     return _Piece(exact=False, needle=best)
 
 
+@lru_cache(maxsize=4096)
+def _escaped(code: int) -> str:
+    """One character as RE2 text (rulebooks use few distinct characters, each many times)."""
+    return str(re2.escape(chr(code)))
+
+
+@lru_cache(maxsize=4096)
+def _literal(code: int) -> _Piece:
+    """A literal character as a fragment, lower-cased (the scan ignores case)."""
+    return _Piece(exact=True, regex=str(re2.escape(chr(code).lower())), weight=1)
+
+
 def _class(items: Sequence[tuple[Any, Any]]) -> _Piece:
     """A character class as a fragment; opaque when it may match a line break."""
     parts: list[str] = []
@@ -126,10 +139,10 @@ def _class(items: Sequence[tuple[Any, Any]]) -> _Piece:
         if kind is sre_c.NEGATE:
             negated = True
         elif kind is sre_c.LITERAL:
-            parts.append(re2.escape(chr(value)))
+            parts.append(_escaped(value))
             newline |= value == 10
         elif kind is sre_c.RANGE:
-            parts.append(f"{re2.escape(chr(value[0]))}-{re2.escape(chr(value[1]))}")
+            parts.append(f"{_escaped(value[0])}-{_escaped(value[1])}")
             newline |= value[0] <= 10 <= value[1]
         elif kind is sre_c.CATEGORY and value in _CATEGORIES:
             fragment, breaks = _CATEGORIES[value]
@@ -146,7 +159,7 @@ def _item(op: Any, av: Any, dotall: bool) -> _Piece:
     if op is sre_c.LITERAL:
         if av == 10:
             return _OPAQUE
-        return _Piece(exact=True, regex=re2.escape(chr(av).lower()), weight=1)
+        return _literal(av)
     if op is sre_c.IN:
         return _class(av)
     if op is sre_c.NOT_LITERAL:  # [^x]: cannot span lines only when x is the line break
