@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from typing import TYPE_CHECKING, Any
 
 from shared.alerts.problem import Alert, MessageRef
 from shared.notify.base import QUIET, DeliveryError
 from shared.render import slack
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
 
 #: ``ok: false`` errors that a later attempt may get past; every other one needs a human.
 _TRANSIENT = {
@@ -31,11 +32,27 @@ class SlackBotNotifier:
     ) -> None:
         self.name = name
         self.channel = channel
-        base = (api_url.rstrip("/") + "/") if api_url else WebClient.BASE_URL
-        # Retries are ours (time budget, Retry-After), so the client's own are switched off.
-        self._client = WebClient(
-            token=token, base_url=base, timeout=timeout, retry_handlers=[], logger=QUIET
-        )
+        self._token, self._api_url, self._timeout = token, api_url, timeout
+        self._web: WebClient | None = None
+
+    @property
+    def _client(self) -> WebClient:
+        """The Web API client, made at the first call: a notifier is built on every invocation
+        and most of them send nothing, so those never import slack-sdk."""
+        if self._web is None:
+            from slack_sdk import WebClient
+
+            api_url = self._api_url
+            base = (api_url.rstrip("/") + "/") if api_url else WebClient.BASE_URL
+            # Retries are ours (time budget, Retry-After), so the client's own are switched off.
+            self._web = WebClient(
+                token=self._token,
+                base_url=base,
+                timeout=self._timeout,
+                retry_handlers=[],
+                logger=QUIET,
+            )
+        return self._web
 
     def post(self, alert: Alert) -> MessageRef:
         data = self._call("chat_postMessage", channel=self.channel, **slack.message(alert))
@@ -50,6 +67,8 @@ class SlackBotNotifier:
         )
 
     def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
         try:
             response = getattr(self._client, method)(**kwargs)
         except SlackApiError as exc:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from slack_sdk.errors import SlackClientError
-from slack_sdk.webhook import WebhookClient
+from typing import TYPE_CHECKING
 
 from shared.alerts.problem import Alert, MessageRef
 from shared.notify.base import QUIET, DeliveryError, safe_url
 from shared.render import slack
+
+if TYPE_CHECKING:
+    from slack_sdk.webhook import WebhookClient
 
 
 class SlackWebhookNotifier:
@@ -19,9 +21,24 @@ class SlackWebhookNotifier:
     def __init__(self, name: str, url: str, timeout: int = 10) -> None:
         self.name = name
         self._where = safe_url(url)
-        self._client = WebhookClient(url, timeout=timeout, retry_handlers=[], logger=QUIET)
+        self._url, self._timeout = url, timeout
+        self._hook: WebhookClient | None = None
+
+    @property
+    def _client(self) -> WebhookClient:
+        """The webhook client, made at the first post: a notifier is built on every invocation
+        and most of them send nothing, so those never import slack-sdk."""
+        if self._hook is None:
+            from slack_sdk.webhook import WebhookClient
+
+            self._hook = WebhookClient(
+                self._url, timeout=self._timeout, retry_handlers=[], logger=QUIET
+            )
+        return self._hook
 
     def post(self, alert: Alert) -> MessageRef | None:
+        from slack_sdk.errors import SlackClientError
+
         try:
             response = self._client.send_dict(slack.message(alert))
         except (SlackClientError, OSError) as exc:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    import yaml
 
 
 class RulebookError(ValueError):
@@ -38,6 +40,8 @@ def clean_message(message: str) -> str:
 
 
 def _compose(text: str) -> yaml.Node | None:
+    import yaml  # only a config or rule file with a problem gets here
+
     try:
         return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
@@ -49,6 +53,8 @@ def node_line(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
 
     Only called when something is wrong, so the happy path parses the file once.
     """
+    import yaml
+
     line, node = None, root
     for part in loc:
         child = None

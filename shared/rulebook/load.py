@@ -7,14 +7,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import ValidationError
 
 from shared.rulebook.errors import RulebookError, describe
 from shared.rulebook.schema import Extractor, IgnoreRule, Rule, RuleFile
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -54,8 +52,10 @@ def _merge(base: tuple[_Item, ...], extra: list[_Item]) -> tuple[_Item, ...]:
 
 def parse_yaml(text: str, where: str) -> Any:
     """YAML text to data, or a :class:`RulebookError` naming the file and line."""
+    import yaml  # imported where YAML is read, not by every module that imports this one
+
     try:
-        return yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f":{mark.line + 1}" if mark is not None else ""

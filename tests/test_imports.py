@@ -1,0 +1,82 @@
+"""Cold starts: importing an entry point loads only what every invocation needs.
+
+Each new Lambda container or Functions worker pays for its entry module's imports before the
+first event. SDKs and modules that only some paths use (a state store, a chat client, YAML,
+rendering, the CLI) are imported where they are used; these tests fail when someone brings one
+back to the top of a module on the import path. Each check runs in a fresh interpreter, since
+this one has imported nearly everything already. Timing is left to ``benchmarks.imports``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Needed by some paths only, never by importing an entry point.
+NOT_AT_IMPORT = (
+    "yaml",  # parsed where rules or configs are read (the first invocation)
+    "sqlite3",
+    "slack_sdk",
+    "urllib.request",
+    "azure.data.tables",
+    "azure.monitor.query",
+    "azure.identity",
+    "azure.core",
+    "shared.cli",
+    "shared.sources",
+    "shared.render",
+    "shared.notify.factory",
+    "shared.notify.slack_bot",
+    "shared.notify.slack_webhook",
+    "shared.notify.teams",
+    "shared.state.factory",
+    "shared.state.memory",
+    "shared.state.sqlite",
+    "shared.state.dynamodb",
+    "shared.state.azuretable",
+)
+
+
+def loaded_after(code: str, watched: tuple[str, ...]) -> list[str]:
+    """Which of ``watched`` are in ``sys.modules`` after running ``code`` in a fresh
+    interpreter from the repository root."""
+    report = f"print(json.dumps([m for m in {watched!r} if m in sys.modules]))"
+    probe = f"import json, sys\n{code}\n{report}"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    loaded: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+@pytest.mark.parametrize(
+    ("module", "also"),
+    [
+        # Powertools imports the botocore package itself (for its version), not the AWS SDK.
+        ("functions.aws.app", ("boto3",)),
+        ("function_app", ("boto3", "botocore", "aws_lambda_powertools")),
+    ],
+)
+def test_importing_an_entry_point_leaves_path_specific_modules_unloaded(
+    module: str, also: tuple[str, ...]
+) -> None:
+    assert loaded_after(f"import {module}", NOT_AT_IMPORT + also) == []
+
+
+def test_building_slack_notifiers_does_not_import_the_slack_sdk() -> None:
+    """Notifiers are built on every invocation; the chat client only when a message is sent."""
+    code = (
+        "from shared.config import Config\n"
+        "from shared.notify.factory import build_notifiers\n"
+        "env = {'SLACK_BOT_TOKEN': 'xoxb-1', 'SLACK_CHANNEL': 'C1',\n"
+        "       'SLACK_WEBHOOK_URL': 'https://hooks.slack.invalid/x'}\n"
+        "assert sorted(build_notifiers(Config(), env)) == ['slack', 'slack-webhook']"
+    )
+    assert loaded_after(code, ("slack_sdk",)) == []
