@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +25,28 @@ CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, expires REAL NOT NULL);
 """
 
 
+#: Seconds a statement waits for another connection's lock before failing.
+LOCK_TIMEOUT = 30
+
+
 def _now() -> float:
     return datetime.now(UTC).timestamp()
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Switch the file to WAL. SQLite answers this one "database is locked" at once, without
+    its busy timeout, while another process creates the file, so it is retried here."""
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    delay = 0.01
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 
 class SqliteStore:
@@ -34,8 +55,8 @@ class SqliteStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT, isolation_level=None)
+        _use_wal(self._db)
         self._db.executescript(_SCHEMA)
         now = _now()
         self._db.execute("DELETE FROM problems WHERE expires <= ?", (now,))

@@ -3,6 +3,8 @@ event ids that expire; and concurrent runs on one problem post a single first me
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -156,3 +158,21 @@ def test_concurrent_invocations_on_a_cloud_store_post_one_message(
     assert stored is not None and stored.value["alert"]["count"] == 6
     assert final.pending() == []
     assert final.seen([f"e{n}" for n in range(7)]) == {f"e{n}" for n in range(6)}
+
+
+def test_a_sqlite_store_opens_while_another_process_is_creating_it(tmp_path: Path) -> None:
+    """``sqlite:///`` is documented as safe for several processes, so two workers that
+    cold-start together on a new state file must both open it. Another connection holds the
+    new file's write lock for half a second, as a process creating it would; opening the store
+    waits for it, as every other statement of the store does."""
+    path = tmp_path / "state.sqlite"
+    creator = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    creator.execute("BEGIN IMMEDIATE")
+    creator.execute("CREATE TABLE being_created (x)")
+    release = threading.Timer(0.5, creator.execute, args=("COMMIT",))
+    release.start()
+    try:
+        SqliteStore(path).close()
+    finally:
+        release.join()
+        creator.close()
