@@ -1,0 +1,1 @@
+"""Soak: a million CloudWatch events through the Lambda handler by two concurrent workers."""
