@@ -170,8 +170,10 @@ class Finding:
     generic: bool = False
 
     def key(self) -> tuple[str | None, ...]:
-        """Identity of the problem: where it happened, which rule, and the rendered title (which
-        carries the rule's key values, or the masked message for fallbacks and the catch-all)."""
+        """Identity of the problem: where it happened, which rule, the masked message (the
+        ``template`` field, as in the stored problem's key, so a batch merges exactly what
+        separate batches would alert on as one problem) and the rendered title (the rule's key
+        values)."""
         return (
             self.file,
             self.cloud,
@@ -180,6 +182,7 @@ class Finding:
             self.deployment,
             self.container,
             self.rule,
+            self.fields.get("template"),
             self.title,
         )
 

@@ -130,3 +130,25 @@ def test_routes_send_by_endpoint_and_severity_with_continue(
     report = process(alerter(MemoryStore(), env, config), azure)
     assert report.outcome.held == {"no receiver": 1}  # no route matched, no default receivers
     assert len(slack_webhook.requests) == 1 and len(teams_webhook.requests) == 1
+
+
+def test_two_problems_alert_twice_whether_they_come_in_one_batch_or_two(
+    teams_webhook: Webhook,
+) -> None:
+    """Problems are told apart by their masked message: the same rule at the same place with
+    different messages is two alerts, however the log lines happened to be batched."""
+    frames = (
+        "Traceback (most recent call last):\n"
+        '  File "/opt/ml/model/code/inference.py", line 41, in predict_fn\n'
+        "    return model.predict(data)\n"
+    )
+    text = frames + "ValueError: could not convert string to float: 'abc'"
+    nan = frames + "ValueError: Input contains NaN"
+    env = {"TEAMS_WEBHOOK_URL": teams_webhook.url}
+    together = process(alerter(MemoryStore(), env), record(text), record(nan))
+    assert {f.title for f in together.findings} == {"Inference code raised ValueError"}
+    assert len(together.findings) == 2 and len(teams_webhook.requests) == 2
+    store = MemoryStore()
+    process(alerter(store, env), record(text))
+    process(alerter(store, env), record(nan))
+    assert len(teams_webhook.requests) == 4
