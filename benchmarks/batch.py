@@ -7,8 +7,10 @@ import gzip
 import json
 import random
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+K = TypeVar("K")
 
 #: Events in the standard batch.
 EVENTS = 10_000
@@ -75,3 +77,17 @@ def best(fn: Callable[[], object], repeats: int = REPEATS) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def interleaved(
+    runs: Mapping[K, Callable[[int], object]], repeats: int = REPEATS
+) -> dict[K, float]:
+    """Fastest wall time of each callable (given the round number), the callables taking turns
+    round after round: a busy spell on the machine slows every side of a ratio alike."""
+    times: dict[K, list[float]] = {key: [] for key in runs}
+    for round_ in range(repeats):
+        for key, fn in runs.items():
+            start = time.perf_counter()
+            fn(round_)
+            times[key].append(time.perf_counter() - start)
+    return {key: min(values) for key, values in times.items()}

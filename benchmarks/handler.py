@@ -13,13 +13,14 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from benchmarks.batch import EVENTS, REPEATS, make_batch
+from benchmarks.batch import EVENTS, REPEATS, interleaved, make_batch
 from functions.aws.events import decode_awslogs
 
 #: AWS Lambda list prices (x86, us-east-1): per GB-second of duration and per request.
@@ -126,16 +127,6 @@ class HandlerFigures:
         return gb_seconds * PRICE_GB_SECOND + invocations * PRICE_REQUEST
 
 
-def _timed(handler: Any, batches: list[dict[str, Any]]) -> float:
-    """Fastest wall time of the handler over ``batches``, one call each."""
-    times = []
-    for batch in batches:
-        start = time.perf_counter()
-        handler(batch, Context())
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def measure(repeats: int = REPEATS) -> HandlerFigures:
     """Run the handler as described in the module docstring."""
     sizes = (1_000, EVENTS, 100_000)
@@ -144,7 +135,6 @@ def measure(repeats: int = REPEATS) -> HandlerFigures:
         for size in sizes
     }
     standard = batches[EVENTS][0]
-    decode = min(_seconds(lambda: decode_awslogs(standard)) for _ in range(repeats))
     with deployed(), quiet():
         from functions.aws.app import handler
 
@@ -152,21 +142,24 @@ def measure(repeats: int = REPEATS) -> HandlerFigures:
         handler(make_batch(EVENTS), Context())
         first = time.perf_counter() - start
         posts = _Webhook.posts
-        scaling = {size: _timed(handler, batches[size]) for size in sizes}
-    return HandlerFigures(decode, scaling[EVENTS], first, scaling, posts)
-
-
-def _seconds(fn: Any) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+        runs: dict[int | str, Callable[[int], object]] = {
+            "decode": lambda _: decode_awslogs(standard)
+        }
+        for size in sizes:
+            runs[size] = partial(lambda size, n: handler(batches[size][n], Context()), size)
+        times = interleaved(runs, repeats)
+    scaling = {size: times[size] for size in sizes}
+    return HandlerFigures(times["decode"], scaling[EVENTS], first, scaling, posts)
 
 
 def main() -> None:
     """Print the handler figures."""
     figures = measure()
     ms = 1000
-    print(f"AWS handler on a {EVENTS:,}-event CloudWatch delivery (best of {REPEATS} runs, warm)")
+    print(
+        f"AWS handler on a {EVENTS:,}-event CloudWatch delivery"
+        f" (best of {REPEATS} interleaved runs, warm)"
+    )
     print(f"  decode only (base64 + gunzip + JSON):     {figures.decode * ms:8.1f} ms")
     print(f"  handler (memory state, local webhook):    {figures.handler * ms:8.1f} ms")
     print(f"  ratio to the decode floor:                {figures.ratio:8.1f}x   (target 3x)")

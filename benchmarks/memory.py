@@ -13,17 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.batch import EVENTS
+from benchmarks.peak import PEAK_SOURCE
 
 #: The smallest Lambda memory size; the target is to fit in it.
 LIMIT_MB = 128
 
-_CHILD = """
-import json, resource
+_CHILD = (
+    PEAK_SOURCE
+    + """
+import json, sys
 from benchmarks.batch import make_batch
 from benchmarks.handler import Context, deployed, quiet
 
 def peak():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kib = peak_kib()
+    return kib / 1024 if sys.platform != "darwin" else kib / 1024 / 1024
 
 first, second = make_batch({events}), make_batch({events}, first_id=10**21)
 with deployed(), quiet():
@@ -33,6 +37,7 @@ with deployed(), quiet():
     app.handler(second, Context())
 print(json.dumps({{"imported": imported, "peak": peak()}}))
 """
+)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.batch import messages
+from benchmarks.peak import PEAK_SOURCE
 
 #: Lines in the files scanned: an empty file (start-up cost), 100k and 1M lines.
 SIZES = (0, 100_000, 1_000_000)
@@ -50,24 +51,26 @@ _MIB = 1024 * 1024
 # The children run as ``python -c`` so that they load nothing but what they measure. The scan
 # child calls the console script's entry point, as ``medic scan --json FILE`` would.
 _SCAN_CHILD = f"""
-import json, resource, sys, time
+import json, sys, time
+{PEAK_SOURCE}
 from shared.cli.main import main
 start = time.perf_counter()
 status = main(["scan", "--json", *sys.argv[1:]])
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = peak_kib()
 print({_MARK!r} + json.dumps(
     {{"status": status, "seconds": seconds, "maxrss": peak, "modules": sorted(sys.modules)}}
 ))
 """
 _IMPORT_CHILD = f"""
-import importlib, json, resource, sys
+import importlib, json, sys
+{PEAK_SOURCE}
 for name in sys.stdin.read().split():
     try:
         importlib.import_module(name)
     except Exception:
         pass
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = peak_kib()
 print({_MARK!r} + json.dumps({{"maxrss": peak}}))
 """
 
@@ -149,7 +152,7 @@ def write_log(path: Path, count: int, seed: int = 7) -> int:
 
 
 def _maxrss_bytes(value: int) -> int:
-    """``ru_maxrss`` in bytes: Linux reports KiB, macOS bytes."""
+    """A child's peak (``ru_maxrss`` units) in bytes: Linux reports KiB, macOS bytes."""
     return value if sys.platform == "darwin" else value * 1024
 
 
