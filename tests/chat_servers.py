@@ -3,13 +3,15 @@ Workflows webhooks do, so the real clients can be tested against them.
 
 Each server records every request it receives and can be told to answer the next requests with
 failures (``fail_next``): an ``ok: false`` error, an HTTP status with an optional Retry-After,
-or a dropped connection.
+or a dropped connection. ``meanwhile``, when set, is called with each request once it is
+recorded and before it is answered: what happens while the client waits (another run, say).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +45,7 @@ class ChatServer:
     server: HTTPServer
     requests: list[Recorded] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    meanwhile: Callable[[Recorded], None] | None = None
 
     def fail_next(self, *failures: Failure) -> None:
         """Answer the next requests with these failures, in order."""
@@ -56,6 +59,8 @@ class ChatServer:
             body = {k: v for k, v in request.form.items()}
         recorded = Recorded(request.path, dict(request.headers), body)
         self.requests.append(recorded)
+        if self.meanwhile is not None:
+            self.meanwhile(recorded)
         return recorded
 
     def _failure(self) -> Response | None:

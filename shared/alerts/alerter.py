@@ -33,6 +33,10 @@ log = logging.getLogger("medic.alerts")
 RECORD_TTL = timedelta(days=7)
 CLAIM_LEASE = timedelta(minutes=5)
 _CAS_ATTEMPTS = 20
+#: How many more times a run edits a message whose problem changed while the run was sending
+#: it (other runs observed it meanwhile, finding the message pending already). Each round is
+#: caused by a further observation; what is overtaken after the last goes out with the next run.
+_CATCH_UP_ROUNDS = 5
 
 
 def _failure_key(cloud: str, endpoint: str) -> str:
@@ -205,17 +209,34 @@ class Alerter:
     # -- delivering ----------------------------------------------------------------------------
 
     def deliver(self) -> Outcome:
-        """Send everything pending: this run's problems first, then leftovers of earlier runs."""
+        """Send everything pending: this run's problems first, then leftovers of earlier runs.
+
+        A message whose problem changed while it was being sent (another run observed more
+        events meanwhile) is edited again in this run while time is left, at most
+        ``_CATCH_UP_ROUNDS`` times; an edit still pending after that goes out with the next run.
+        The other run cannot send it: it found the delivery claimed by this one.
+        """
         keys = list(dict.fromkeys([*self._touched, *self.store.pending()]))
         self._touched = []
+        stale: list[tuple[str, str]] = []
         for key in keys:
             for name in self._claim(key):
-                self._deliver_one(key, name)
+                if self._deliver_one(key, name):
+                    stale.append((key, name))
+        for _ in range(_CATCH_UP_ROUNDS):
+            overtaken: list[tuple[str, str]] = []
+            for key, name in stale:
+                if self.budget.remaining() <= 0:
+                    return self.outcome  # the edits stay pending: the next run sends them
+                if self._claim(key, only=name) and self._deliver_one(key, name):
+                    overtaken.append((key, name))
+            stale = overtaken
         return self.outcome
 
-    def _claim(self, key: str) -> list[str]:
-        """Mark this run as the one delivering the record's pending messages; returns the
-        receivers claimed (none when another live run holds them)."""
+    def _claim(self, key: str, only: str | None = None) -> list[str]:
+        """Mark this run as the one delivering the record's pending messages (to receiver
+        ``only``, if given); returns the receivers claimed (none when another live run holds
+        them)."""
         now = self.clock()
         claimed: list[str] = []
 
@@ -226,6 +247,8 @@ class Alerter:
             changed = False
             for name, delivery in record.deliveries.items():
                 if not delivery.pending or name not in self.notifiers:
+                    continue
+                if only is not None and name != only:
                     continue
                 if delivery.claimed_by == self.run_id:
                     # Already ours: the claim was written, but the store's answer was lost and
@@ -242,14 +265,17 @@ class Alerter:
         self._update(key, change)
         return claimed
 
-    def _deliver_one(self, key: str, name: str) -> None:
+    def _deliver_one(self, key: str, name: str) -> bool:
+        """Send one receiver's pending messages of a problem; returns whether the problem
+        changed while they were sent, so that an edit to bring the message up to date is
+        pending."""
         stored = self.store.get(key)
         if stored is None:
-            return
+            return False
         record = ProblemRecord.model_validate(stored.value)
         delivery = record.deliveries[name]
         if delivery.claimed_by != self.run_id:
-            return
+            return False
         notifier = self.notifiers[name]
         alert = record.alert.model_copy(update={"since_last_post": delivery.since_last_post})
         done: list[Action] = []
@@ -270,19 +296,34 @@ class Alerter:
         if error is not None:
             self.outcome.failed.append(str(error))
             log.warning("delivery failed, kept for the next run: %s", error)
-        self._finish(key, name, done, message, error)
+        return self._finish(key, name, done, alert, message, error)
 
     def _finish(
         self,
         key: str,
         name: str,
         done: list[Action],
+        sent: Alert,
         message: object,
         error: DeliveryError | None,
-    ) -> None:
-        """Record what was delivered; what was not stays pending, unclaimed, for a retry."""
+    ) -> bool:
+        """Record what was delivered; what was not stays pending, unclaimed, for a retry.
+
+        ``sent`` is the alert as the delivery read it. Another run may have observed more
+        events since: its observation added nothing, the messages in flight being pending
+        already, and taking them off now would leave the message showing the older alert
+        for good. So when the message was posted or edited and the record now says something
+        else, an edit stays pending (receivers that can edit; webhooks wait for the cooldown
+        as always). Returns whether it does and nothing failed, so it may go out at once.
+
+        ``change`` may run again on the record it wrote itself (a lost answer): the edit it
+        left pending is then kept (or taken off and put back), the record still differing
+        from ``sent``.
+        """
+        requeued = [False]
 
         def change(record: ProblemRecord | None) -> ProblemRecord | None:
+            requeued[0] = False
             if record is None:
                 return None
             delivery = record.deliveries.setdefault(name, Delivery())
@@ -292,6 +333,17 @@ class Alerter:
                     remaining.remove(action)
             if "post" in done and message is not None:
                 delivery.message = message  # type: ignore[assignment]
+            current = record.alert.model_copy(update={"since_last_post": delivery.since_last_post})
+            if (
+                ("post" in done or "update" in done)
+                and current != sent
+                and self.notifiers[name].can_edit
+                and delivery.message is not None
+                and "post" not in remaining  # a new post is due: it will show the latest
+            ):
+                if "update" not in remaining:
+                    remaining.append("update")
+                requeued[0] = True
             delivery.pending = remaining
             delivery.claimed_by = delivery.claimed_at = None
             delivery.attempts = delivery.attempts + 1 if error else 0
@@ -299,3 +351,4 @@ class Alerter:
             return record
 
         self._update(key, change)
+        return requeued[0] and error is None
