@@ -360,10 +360,8 @@ def test_two_workers_replaying_a_million_events_post_one_alert_per_problem(
         assert injected <= stored[identity][0] <= 2 * injected, identity
     assert remembered(state, plan.injected_ids) == set(plan.injected_ids)
 
-    # Reported, not asserted (a known product bug): what each Slack message shows last (its
-    # last edit, else the post) against the store's count. An event observed while another
-    # run's edit or post of that problem is in flight is folded into it, and the in-flight
-    # delivery then clears the pending action with the older count.
+    # What each Slack message shows last (its last edit, else the post) is the store's count:
+    # an event observed while another run's post or edit was in flight was edited in after it.
     shown = {ts: count_fact(body) for ts, body in slack.posted.items()}
     for body in updates:
         shown[body["ts"]] = count_fact(body)
@@ -379,6 +377,7 @@ def test_two_workers_replaying_a_million_events_post_one_alert_per_problem(
         f"{len(updates)} edits; teams: {len(teams_webhook.requests)} cards\n"
         f"  Slack messages left showing an older count than the store: {len(stale)}"
     )
+    assert stale == []
 
 
 def _difference(got: Counter[Identity], expected: set[Identity]) -> str:
