@@ -118,13 +118,14 @@ class HandlerFigures:
     def ratio(self) -> float:
         return self.handler / self.decode
 
-    def cost_per_million(self, events: int = EVENTS) -> float:
-        """Dollars per million log events at the measured warm time, delivered ``events`` per
-        invocation: duration is memory-independent up to one vCPU (the share of CPU grows
-        with memory), so 128 MB and 1,769 MB cost the same for this CPU-bound work."""
+    def cost_per_million(self, events: int = EVENTS) -> tuple[float, float]:
+        """Dollars of duration and of requests per million log events at the measured warm
+        time, delivered ``events`` per invocation. Duration does not depend on the memory size
+        up to one vCPU (the CPU share grows with memory), so 128 MB and 1,769 MB cost the same
+        for this CPU-bound work."""
         invocations = 1_000_000 / events
-        gb_seconds = invocations * self.handler * FULL_CPU_MB / 1024
-        return gb_seconds * PRICE_GB_SECOND + invocations * PRICE_REQUEST
+        gb_seconds = invocations * self.scaling[events] * FULL_CPU_MB / 1024
+        return gb_seconds * PRICE_GB_SECOND, invocations * PRICE_REQUEST
 
 
 def measure(repeats: int = REPEATS) -> HandlerFigures:
@@ -173,11 +174,16 @@ def main() -> None:
             f"  {size:>7,} events: {seconds * ms:8.1f} ms  "
             f"{per_event * 1e6:6.2f} µs/event  ({per_event / base:.2f}x the 10k rate)"
         )
-    print("Cost on Lambda (x86, list price), from the warm 10k-event time")
     print(
-        f"  per million log events: ${figures.cost_per_million():.4f} "
-        f"(duration scaled to {SMALLEST_MB} MB's CPU share, plus the request charge)"
+        f"Cost on Lambda per million log events (x86 list price, warm time at {SMALLEST_MB} MB's"
+        " CPU share)"
     )
+    for size in (EVENTS, 1_000):
+        duration, requests = figures.cost_per_million(size)
+        print(
+            f"  {size:>7,} events per delivery: ${duration + requests:.6f}"
+            f"  (duration ${duration:.6f}, requests ${requests:.6f})"
+        )
 
 
 if __name__ == "__main__":
