@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
+from moto.dynamodb.responses import DynamoHandler
 
 from shared.alerts.alerter import Alerter
 from shared.classify.classifier import Classifier
@@ -92,3 +96,24 @@ def create_state_table(client: Any, name: str) -> None:
             }
         ],
     )
+
+
+def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Makes each DynamoDB request under moto atomic, as it is in DynamoDB itself.
+
+    moto applies a conditional write without a lock: ``Table.put_item`` reads the item,
+    evaluates the ``ConditionExpression`` and only then stores the new item, so two threads of
+    one process can both pass ``version = :v`` (or ``attribute_not_exists(pk)``) and both
+    write. The service never lets that happen, and tests of concurrent invocations failed for
+    moto's sake about once in 30 runs (a count lost to two winning writes). Here one request
+    at a time is handled; the threads still interleave between requests, so the races of
+    read, compare-and-set and retry that the tests are about still happen.
+    """
+    lock = threading.RLock()
+    handle = DynamoHandler.call_action
+
+    def one_at_a_time(self: DynamoHandler) -> Any:
+        with lock:
+            return handle(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", one_at_a_time)

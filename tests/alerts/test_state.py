@@ -21,7 +21,14 @@ from shared.state.dynamodb import DynamoStore
 from shared.state.factory import StateConfigError, open_store
 from shared.state.memory import MemoryStore
 from shared.state.sqlite import SqliteStore
-from tests.alerts.helpers import OOM, alerter, create_state_table, process, record
+from tests.alerts.helpers import (
+    OOM,
+    alerter,
+    atomic_dynamodb,
+    create_state_table,
+    process,
+    record,
+)
 from tests.azurite import Azurite
 from tests.chat_servers import SlackApi
 from tests.helpers import run_together
@@ -117,11 +124,16 @@ def test_concurrent_runs_on_one_problem_post_one_message(
 
 
 @pytest.fixture(params=["dynamodb", "azuretable"])
-def connect(request: pytest.FixtureRequest) -> Iterator[Callable[[], Store]]:
+def connect(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], Store]]:
     """Opens a new client of one shared cloud store per call, as each concurrent invocation
     does (SQLite has its own test above: its connections belong to the thread that opens them).
+    moto's DynamoDB handles one request at a time, as the service applies each atomically:
+    otherwise its unlocked conditional writes let two runs win one compare-and-set.
     """
     if request.param == "dynamodb":
+        atomic_dynamodb(monkeypatch)
         with mock_aws():
             client = boto3.client("dynamodb", region_name="eu-west-1")
             create_state_table(client, "medic-state")

@@ -21,7 +21,7 @@ from functions.aws import app
 from shared.classify.classifier import Classifier
 from shared.config import Config
 from shared.runtime import Runtime
-from tests.alerts.helpers import create_state_table
+from tests.alerts.helpers import atomic_dynamodb, create_state_table
 from tests.chat_servers import SlackApi, Webhook
 from tests.helpers import run_together
 
@@ -105,6 +105,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "medic")
+    atomic_dynamodb(monkeypatch)  # conditional writes as atomic as DynamoDB's (see there)
     with mock_aws():
         create_state_table(boto3.client("dynamodb"), "medic-state")
         monkeypatch.setattr(app, "_RUNTIME", Runtime())  # a cold start

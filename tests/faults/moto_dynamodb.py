@@ -10,6 +10,7 @@ over real HTTP, and a fault proxy can sit in between.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,11 +21,16 @@ from werkzeug.wrappers import Response
 
 from tests.faults.serving import Background
 
+#: moto checks a write's condition and stores the item without a lock; DynamoDB applies each
+#: request atomically, so requests are handled one at a time (see tests.alerts.helpers).
+_ONE_AT_A_TIME = threading.Lock()
+
 
 def _app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     """One DynamoDB JSON-protocol request, answered by moto's in-process backend."""
     request = Request(environ)
-    result = DynamoHandler.dispatch(request, request.raw_url, dict(request.headers))
+    with _ONE_AT_A_TIME:
+        result = DynamoHandler.dispatch(request, request.raw_url, dict(request.headers))
     status, headers, body = result if len(result) == 3 else (200, {}, result)
     response = Response(response=body, status=status, headers=headers)
     answer: Iterable[bytes] = response(environ, start_response)
