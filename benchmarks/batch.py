@@ -69,16 +69,6 @@ def make_batch(events: int = EVENTS, seed: int = 7, first_id: int = 10**20) -> d
     return {"awslogs": {"data": base64.b64encode(packed).decode()}}
 
 
-def best(fn: Callable[[], object], repeats: int = REPEATS) -> float:
-    """Fastest wall time of ``repeats`` calls, in seconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def interleaved(
     runs: Mapping[K, Callable[[int], object]], repeats: int = REPEATS
 ) -> dict[K, float]:

@@ -21,13 +21,12 @@ LIMIT_MB = 128
 _CHILD = (
     PEAK_SOURCE
     + """
-import json, sys
+import json
 from benchmarks.batch import make_batch
 from benchmarks.handler import Context, deployed, quiet
 
 def peak():
-    kib = peak_kib()
-    return kib / 1024 if sys.platform != "darwin" else kib / 1024 / 1024
+    return peak_bytes() / 2**20
 
 first, second = make_batch({events}), make_batch({events}, first_id=10**21)
 with deployed(), quiet():

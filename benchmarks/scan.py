@@ -57,9 +57,9 @@ from shared.cli.main import main
 start = time.perf_counter()
 status = main(["scan", "--json", *sys.argv[1:]])
 seconds = time.perf_counter() - start
-peak = peak_kib()
+peak = peak_bytes()
 print({_MARK!r} + json.dumps(
-    {{"status": status, "seconds": seconds, "maxrss": peak, "modules": sorted(sys.modules)}}
+    {{"status": status, "seconds": seconds, "peak_bytes": peak, "modules": sorted(sys.modules)}}
 ))
 """
 _IMPORT_CHILD = f"""
@@ -70,8 +70,8 @@ for name in sys.stdin.read().split():
         importlib.import_module(name)
     except Exception:
         pass
-peak = peak_kib()
-print({_MARK!r} + json.dumps({{"maxrss": peak}}))
+peak = peak_bytes()
+print({_MARK!r} + json.dumps({{"peak_bytes": peak}}))
 """
 
 
@@ -151,11 +151,6 @@ def write_log(path: Path, count: int, seed: int = 7) -> int:
     return path.stat().st_size
 
 
-def _maxrss_bytes(value: int) -> int:
-    """A child's peak (``ru_maxrss`` units) in bytes: Linux reports KiB, macOS bytes."""
-    return value if sys.platform == "darwin" else value * 1024
-
-
 def _child(
     code: str, args: Sequence[str] = (), stdin: str = ""
 ) -> tuple[float, dict[str, object], list[str]]:
@@ -185,14 +180,14 @@ def scan_once(path: Path, lines: int) -> tuple[ScanRun, list[str]]:
     wall, result, out = _child(_SCAN_CHILD, [str(path)])
     if result["status"] != 0:
         raise RuntimeError(f"medic scan {path} exited with status {result['status']}")
-    seconds, maxrss, modules = result["seconds"], result["maxrss"], result["modules"]
-    assert isinstance(seconds, float) and isinstance(maxrss, int) and isinstance(modules, list)
+    seconds, peak, modules = result["seconds"], result["peak_bytes"], result["modules"]
+    assert isinstance(seconds, float) and isinstance(peak, int) and isinstance(modules, list)
     run = ScanRun(
         lines=lines,
         size=path.stat().st_size,
         wall=wall,
         seconds=seconds,
-        peak_rss=_maxrss_bytes(maxrss),
+        peak_rss=peak,
         findings=sum(1 for line in out if line.startswith("{")),
     )
     return run, [str(name) for name in modules]
@@ -202,9 +197,9 @@ def imports_rss(modules: Sequence[str]) -> int:
     """Peak RSS, in bytes, of a fresh process that imports ``modules`` and does nothing else."""
     names = [name for name in modules if not name.startswith("__main__")]
     _, result, _ = _child(_IMPORT_CHILD, stdin="\n".join(names))
-    maxrss = result["maxrss"]
-    assert isinstance(maxrss, int)
-    return _maxrss_bytes(maxrss)
+    peak = result["peak_bytes"]
+    assert isinstance(peak, int)
+    return peak
 
 
 def measure(sizes: Sequence[int] = SIZES, seed: int = 7) -> ScanFigures:
