@@ -277,7 +277,7 @@ class Alerter:
         if delivery.claimed_by != self.run_id:
             return False
         notifier = self.notifiers[name]
-        alert = record.alert.model_copy(update={"since_last_post": delivery.since_last_post})
+        alert = _as_sent(record, delivery)
         done: list[Action] = []
         message = delivery.message
         error: DeliveryError | None = None
@@ -333,10 +333,9 @@ class Alerter:
                     remaining.remove(action)
             if "post" in done and message is not None:
                 delivery.message = message  # type: ignore[assignment]
-            current = record.alert.model_copy(update={"since_last_post": delivery.since_last_post})
             if (
                 ("post" in done or "update" in done)
-                and current != sent
+                and _as_sent(record, delivery) != sent
                 and self.notifiers[name].can_edit
                 and delivery.message is not None
                 and "post" not in remaining  # a new post is due: it will show the latest
@@ -352,3 +351,8 @@ class Alerter:
 
         self._update(key, change)
         return requeued[0] and error is None
+
+
+def _as_sent(record: ProblemRecord, delivery: Delivery) -> Alert:
+    """The alert as a receiver's next message would show it."""
+    return record.alert.model_copy(update={"since_last_post": delivery.since_last_post})
