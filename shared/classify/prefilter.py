@@ -3,9 +3,9 @@
 Most of what an endpoint logs is healthy. A rule can only fire on an event whose text holds a
 match of one of its ``any`` patterns, and every such match contains a match of the pattern's
 *needle*: its most selective run of pieces that cannot span lines (``No module named '``, or
-``f[0-9]{4} [0-9][0-9]:`` for a glog fatal line). One RE2 scan of the whole stream for every
-rule's needle, and two for the line shapes that decide how lines group into multi-line events
-(indented frames, tracebacks, lines ending in ``:``, blank lines), mark the lines that may
+``f[0-9]{4} [0-9][0-9]:`` for a glog fatal line). One RE2 scan of the whole stream, for every
+rule's needle and for the line shapes that decide how lines group into multi-line events
+(indented frames, tracebacks, lines ending in ``:``, blank lines), marks the lines that may
 matter. The rest are dropped before any per-line work.
 
 Dropping a line must never change a finding. An event made only of unmarked lines holds no
