@@ -141,3 +141,13 @@ class Webhook(ChatServer):
         if failure is not None:
             return failure
         return Response("ok" if self.success == 200 else "", self.success)
+
+
+def shown_count(body: dict[str, Any]) -> int:
+    """The ``Count`` a Slack alert message shows."""
+    for block in body["blocks"]:
+        for item in block.get("fields", []):
+            label, _, value = item["text"].partition("\n")
+            if label == "*Count*":
+                return int(value)
+    raise AssertionError(f"no count in {body}")

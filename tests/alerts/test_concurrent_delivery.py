@@ -14,7 +14,7 @@ from shared.alerts.problem import ProblemRecord, problem_key
 from shared.state.memory import MemoryStore
 from tests.alerts.helpers import CLASSIFIER, OOM, Clock, alerter, process, record
 from tests.alerts.test_delivery import bot_env
-from tests.chat_servers import Recorded, SlackApi, Webhook
+from tests.chat_servers import Recorded, SlackApi, Webhook, shown_count
 
 
 def observe_during(other: Alerter, path: str) -> Callable[[Recorded], None]:
@@ -35,16 +35,6 @@ def stored(store: MemoryStore) -> ProblemRecord:
     entry = store.get(problem_key(finding))
     assert entry is not None
     return ProblemRecord.model_validate(entry.value)
-
-
-def shown_count(body: dict[str, Any]) -> int:
-    """The ``Count`` a Slack alert message shows."""
-    for block in body["blocks"]:
-        for item in block.get("fields", []):
-            label, _, value = item["text"].partition("\n")
-            if label == "*Count*":
-                return int(value)
-    raise AssertionError(f"no count in {body}")
 
 
 def last_shown(slack: SlackApi) -> int:

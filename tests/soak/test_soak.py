@@ -48,7 +48,7 @@ from functions.aws.events import records_from_logs
 from shared.alerts.problem import problem_key
 from shared.classify.classifier import Classifier
 from shared.model import Finding
-from tests.chat_servers import SlackApi, Webhook
+from tests.chat_servers import SlackApi, Webhook, shown_count
 from tests.soak import corpus
 from tests.soak.corpus import Identity, Kind, Stream
 from tests.soak.worker import Report, read_log, work
@@ -142,16 +142,6 @@ def teams_identity(body: dict[str, Any]) -> Identity:
     [rule_line] = [p["text"] for p in parts if str(p.get("text", "")).startswith("rule ")]
     rule = _teams_unescape(rule_line.removeprefix("rule ").split(" · ")[0])
     return (known["Endpoint"], known["Variant"], rule, title)
-
-
-def count_fact(body: dict[str, Any]) -> int:
-    """The ``Count`` a Slack alert message shows."""
-    for block in body["blocks"]:
-        for item in block.get("fields", []):
-            label, _, value = item["text"].partition("\n")
-            if label == "*Count*":
-                return int(value)
-    raise AssertionError(f"no count in {body}")
 
 
 # -- the premises of the corpus ----------------------------------------------------------------
@@ -362,9 +352,9 @@ def test_two_workers_replaying_a_million_events_post_one_alert_per_problem(
 
     # What each Slack message shows last (its last edit, else the post) is the store's count:
     # an event observed while another run's post or edit was in flight was edited in after it.
-    shown = {ts: count_fact(body) for ts, body in slack.posted.items()}
+    shown = {ts: shown_count(body) for ts, body in slack.posted.items()}
     for body in updates:
-        shown[body["ts"]] = count_fact(body)
+        shown[body["ts"]] = shown_count(body)
     stale = [alert_of[ts] for ts, count in shown.items() if count != stored[alert_of[ts]][0]]
     print(
         f"\nsoak: {plan.events:,} events in {plan.deliveries} deliveries, "
