@@ -69,6 +69,26 @@ def test_every_rule_example_is_kept() -> None:
             assert any(len(HEALTHY) <= i < len(lines) - len(HEALTHY) for i in kept), rule.id
 
 
+def test_an_error_line_alone_keeps_no_neighbours() -> None:
+    died = (
+        "2026-11-19 12:13:22,930 [ERROR] W-9000-model-stdout "
+        "com.amazonaws.ml.mms.wlm.WorkerThread - Backend worker process died."
+    )
+    assert CLASSIFIER.relevant([HEALTHY[0], died, HEALTHY[1], HEALTHY[0]]) == [1]
+
+
+def test_a_line_that_may_join_its_neighbours_keeps_them() -> None:
+    lines = [HEALTHY[0], HEALTHY[1], "Traceback (most recent call last):", HEALTHY[0], HEALTHY[1]]
+    assert CLASSIFIER.relevant(lines) == [1, 2, 3]
+    announcing = "botocore.exceptions.ParamValidationError: Parameter validation failed:"
+    assert CLASSIFIER.relevant([HEALTHY[0], announcing, HEALTHY[1], HEALTHY[0]]) == [0, 1, 2]
+
+
+def test_indices_count_characters_outside_ascii() -> None:
+    lines = ["été " * 30, "Backend worker process died.", "über " * 30, "Traceback"]
+    assert CLASSIFIER.relevant(lines) == [1, 2, 3]
+
+
 def test_healthy_lines_are_dropped() -> None:
     lines = [line for line in HEALTHY if line] * 50
     assert CLASSIFIER.relevant(lines) == []
@@ -101,6 +121,10 @@ def test_corpus_messages_among_healthy_lines_give_the_same_findings(seed: int) -
                     "}",
                     "  ",
                     "... 3 more",
+                    'File "y.py", line 2, in f',
+                    "2026-11-19 12:13:22,930 [ERROR] W-9000-model-stdout x - ",
+                    "2026-11-19 12:13:22,930 [ERROR] W-9000-model-stdout x - Backend worker"
+                    " process died.",
                 ]
             ),
             st.text(max_size=40),
@@ -109,6 +133,19 @@ def test_corpus_messages_among_healthy_lines_give_the_same_findings(seed: int) -
     )
 )
 @example(["Traceback (most recent call last):", "  ", HEALTHY[0]])  # a blank between
+@example(  # frames written without indentation, and a line that is only a prefix
+    [
+        HEALTHY[0],
+        "Traceback (most recent call last):",
+        'File "a.py", line 1, in <module>',
+        HEALTHY[1],
+        'File "b.py", line 2, in f',
+        "2026-11-19 12:13:22,930 [ERROR] W-9000-model-stdout x - ",
+        HEALTHY[0],
+        "ValueError: bad",
+        HEALTHY[1],
+    ]
+)
 def test_any_mix_of_lines_gives_the_same_findings(lines: list[str]) -> None:
     assert findings(picked(lines)) == findings(lines)
 

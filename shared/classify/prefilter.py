@@ -4,17 +4,19 @@ Most of what an endpoint logs is healthy. A rule can only fire on an event whose
 match of one of its ``any`` patterns, and every such match contains a match of the pattern's
 *needle*: its most selective run of pieces that cannot span lines (``No module named '``, or
 ``f[0-9]{4} [0-9][0-9]:`` for a glog fatal line). One RE2 scan of the whole stream, for every
-rule's needle and for the line shapes that decide how lines group into multi-line events
-(indented frames, tracebacks, lines ending in ``:``, blank lines), marks the lines that may
-matter. The rest are dropped before any per-line work.
+rule's needle and for the *shapes* that let a line join its neighbours in a multi-line event
+(indented or ``File "`` frames, tracebacks, lines ending in ``:``, blank lines), marks the lines
+that may matter. The rest are dropped before any per-line work.
 
 Dropping a line must never change a finding. An event made only of unmarked lines holds no
-needle, so no rule can fire on it. An event holding a marked line is kept whole: grouping only
-lets an unmarked line join an event as the line just before a marked run (where an event may
-start) or just after it (a traceback's last line, or the line an announcing ``…:`` line
-introduces), and both are kept. A stream with line breaks other than ``\\n`` (which grouping
-would split on) is kept whole, and a rule whose patterns give no needle (``.*``) turns the
-prefilter off for the whole rulebook: correct, only slower.
+needle, so no rule can fire on it. An event holding a marked line is kept whole: an unmarked
+line joins an event only as the line just before a shaped line (where an event may start) or
+just after one (a traceback's last line, or the line an announcing ``…:`` line introduces), and
+those neighbours are kept. A line marked for a needle alone neither joins its neighbours nor
+lets them join it, so its neighbours are not kept on its account; most error lines are of this
+kind. A stream with line breaks other than ``\\n`` (which grouping would split on) is kept
+whole, and a rule whose patterns give no needle (``.*``) turns the prefilter off for the whole
+rulebook: correct, only slower.
 """
 
 from __future__ import annotations
@@ -35,20 +37,21 @@ from shared.classify.group import _PREFIX
 from shared.model import utf8_safe
 from shared.rulebook.load import Rulebook
 
-#: Line shapes that affect grouping (``group.Grouper``): blank lines (skipped, so the line
-#: after must be seen), lines that announce the next one (``…:``), traceback headers, and
-#: lines whose body (after a timestamp/level prefix ``group.body`` would strip) starts like a
-#: continuation: indented, closing a JSON body, quoted, or a chain marker. RE2 tries every
-#: way the prefix can match, a superset of the one ``group.body`` takes: safe.
+#: Line shapes that affect grouping (``group.Grouper``): lines with nothing after their prefix
+#: (skipped, or kept inside a traceback), lines that announce the next one (``…:``), traceback
+#: headers, and lines whose body (after a timestamp/level prefix ``group.body`` would strip)
+#: starts like a continuation: indented, closing a JSON body, quoted, a chain marker, or a
+#: ``File "`` frame written without indentation. RE2 tries every way the prefix can match, a
+#: superset of the one ``group.body`` takes: safe.
 #: Whitespace as ``str.strip`` sees it, except the line break, so no match runs past its line
 #: (RE2's ``\\s`` is ASCII and includes ``\\n``).
 _SPACE = r"[\pZ\t\x0b\x0c\r\x1c-\x1f\x85 ]"
 #: ``group._PREFIX`` for RE2: Python's Unicode ``\\s`` and ``\\d`` spelt out.
 _LINE_PREFIX = _PREFIX.pattern.replace(r"\s", _SPACE).replace(r"\d", r"\p{Nd}")
 _STRUCTURE = (
-    rf"^{_SPACE}*$|:{_SPACE}*$|Traceback"
-    rf"|^(?:{_LINE_PREFIX})?"
-    r"(?:[ \t}\]\"]|During handling|The above exception|Caused by:|\.\.\. )"
+    rf":{_SPACE}*$|Traceback"
+    rf"|^(?:{_LINE_PREFIX})?(?:{_SPACE}*$|{_SPACE}*File \""
+    r"|[ \t}\]\"]|During handling|The above exception|Caused by:|\.\.\. )"
 )
 #: Line breaks that ``str.splitlines`` (and so grouping) honours besides ``\n``.
 _OTHER_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
@@ -224,6 +227,7 @@ class Prefilter:
     def __init__(self, needles: Iterable[str]) -> None:
         alternatives = [_STRUCTURE, *sorted(set(needles))]
         self._marks = re2.compile("(?m)" + "|".join(alternatives), _options())
+        self._shaped = re2.compile("(?m)" + _STRUCTURE, _options())
 
     @classmethod
     def of(cls, rulebook: Rulebook) -> Prefilter | None:
@@ -248,11 +252,21 @@ class Prefilter:
         text = utf8_safe("\n".join(messages))
         if any(brk in text for brk in _OTHER_BREAKS):  # one fast substring search each
             return list(range(len(messages)))
-        starts = list(accumulate((len(m) + 1 for m in messages[:-1]), initial=0))
-        # RE2 works on UTF-8: ASCII text is scanned as bytes, so match offsets need no
-        # conversion back to character offsets.
-        subject: str | bytes = text.encode("ascii") if text.isascii() else text
-        marked = {bisect.bisect_right(starts, m.start()) - 1 for m in self._marks.finditer(subject)}
-        # each marked line and its neighbours (see the module docstring)
-        keep = {near for index in marked for near in (index - 1, index, index + 1)}
+        # RE2 works on UTF-8, so the scan is of bytes, and offsets are counted in bytes.
+        if text.isascii():
+            subject, sizes = text.encode("ascii"), (len(m) + 1 for m in messages)
+        else:
+            subject, sizes = text.encode(), (len(utf8_safe(m).encode()) + 1 for m in messages)
+        starts = list(accumulate(sizes, initial=0))
+        keep: set[int] = set()
+        position = 0
+        while position <= len(subject) and (found := self._marks.search(subject, position)):
+            index = bisect.bisect_right(starts, found.start()) - 1
+            position = starts[index + 1]  # one match marks a message: go on from the next
+            keep.add(index)
+            # The neighbours of a shaped message are kept too (see the module docstring). Its
+            # shape is asked of it alone: in the scan, a needle's match may have hidden the
+            # shape's (a needle ending in ``:`` at the end of the line).
+            if self._shaped.search(subject[starts[index] : position - 1]):
+                keep.update((index - 1, index + 1))
         return sorted(i for i in keep if 0 <= i < len(messages))
