@@ -216,3 +216,40 @@ def test_an_ignored_line_does_not_silence_the_error_it_is_grouped_with(
     text = "Error handler registered: Traceback (most recent call last):\n  boom\nValueError: x"
     [finding] = scan_text(classifier, text)
     assert finding.rule != "t.harmless" and finding.evidence == ["ValueError: x"]
+
+
+@pytest.mark.parametrize("before", ["", "prédiction échouée: ", "\ud800 "])
+def test_fields_and_evidence_are_text_whatever_the_characters(
+    classifier: Classifier, before: str
+) -> None:
+    """ASCII text is searched as bytes and other text as characters; both give the same
+    verdict, its offsets in characters and its fields as text."""
+    line = f"{before}Received server error (503) from model-a.svc"
+    verdict = classifier.engine.match("healthy line\n" + line.replace("\ud800", "\ufffd"))
+    assert verdict is not None
+    assert verdict.fields["status"] == "503"
+    assert verdict.fields["container"] == "model-a.svc"
+    assert all(isinstance(value, str) for value in verdict.fields.values())
+    assert verdict.evidence == line.replace("\ud800", "\ufffd")
+
+
+def test_a_rule_is_searched_with_its_first_pattern_that_matched(tmp_path: Path) -> None:
+    path = tmp_path / "medic.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            rules:
+              - id: t.two
+                category: model_error
+                severity: error
+                title: "{which}"
+                match:
+                  any: ['first (?P<which>alpha)', 'second (?P<which>beta)']
+                fix: x
+            """
+        )
+    )
+    engine = Engine(load_config(path).rulebook(str(path)))
+    for text, which in [("second beta", "beta"), ("first alpha then second beta", "alpha")]:
+        verdict = engine.match(text)
+        assert verdict is not None and verdict.fields["which"] == which
