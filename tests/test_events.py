@@ -34,6 +34,15 @@ def test_subscription_delivery_decodes_to_records_of_the_pipeline_container() ->
     assert first.timestamp is not None and first.timestamp.year == 2026
 
 
+@pytest.mark.parametrize("picked", [None, lambda messages: range(len(messages))])
+def test_log_events_without_a_text_message_are_left_out(picked: aws.Relevance | None) -> None:
+    good = [{"id": "1", "message": "first"}, {"id": "5", "message": "last"}]
+    bad: list[object] = ["junk", None, 7, ["message"], {"id": "3"}, {"message": 5}]
+    payload = {"messageType": "DATA_MESSAGE", "logEvents": [good[0], *bad, good[1]]}
+    records = list(aws.records_from_logs(payload, picked))
+    assert [(r.event_id, r.message) for r in records] == [("1", "first"), ("5", "last")]
+
+
 def test_control_message_carries_no_records() -> None:
     payload = aws.decode_awslogs(load("aws/cloudwatch_control_message.json"))
     assert payload["messageType"] == "CONTROL_MESSAGE"

@@ -72,10 +72,9 @@ def records_from_logs(
     events = payload.get("logEvents")
     if not isinstance(events, list):
         raise DecodeError(f"{group or 'payload'}: logEvents missing or not a list")
-    items = [i for i in events if isinstance(i, dict) and isinstance(i.get("message"), str)]
+    items, messages = _with_messages(events)
     if relevant is not None:
-        picked = relevant([i["message"] for i in items])
-        items = [items[n] for n in picked]
+        items = [items[n] for n in relevant(messages)]
     for item in items:
         yield LogRecord(
             message=item["message"],
@@ -90,6 +89,19 @@ def records_from_logs(
             instance=where.get("instance"),
             container=where.get("container"),
         )
+
+
+def _with_messages(events: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The log events that carry a text message, and those messages. Anything else in the
+    list (not an object, no message, a message that is not text) is left out."""
+    try:
+        messages = [item["message"] for item in events]  # as CloudWatch sends them
+        if set(map(type, messages)) <= {str}:
+            return events, messages
+    except (TypeError, KeyError):
+        pass
+    items = [i for i in events if isinstance(i, dict) and isinstance(i.get("message"), str)]
+    return items, [i["message"] for i in items]
 
 
 def records_from_state_change(event: dict[str, Any]) -> Iterator[LogRecord]:
