@@ -136,6 +136,22 @@ class LogRecord:
 _RECORD_TEXT = tuple(f.name for f in fields(LogRecord) if str(f.type).startswith("str"))
 
 
+def problem_key(
+    file: str | None,
+    cloud: str | None,
+    endpoint: str | None,
+    variant: str | None,
+    deployment: str | None,
+    container: str | None,
+    rule: str,
+    template: str | None,
+    title: str,
+) -> tuple[str | None, ...]:
+    """The identity of a problem (see :meth:`Finding.key`), also computed before a finding
+    is built, to merge a repeat into the known one."""
+    return (file, cloud, endpoint, variant, deployment, container, rule, template, title)
+
+
 @dataclass(slots=True)
 class Finding:
     """One problem: a rule's diagnosis of one or more events at one place.
@@ -174,7 +190,7 @@ class Finding:
         ``template`` field, as in the stored problem's key, so a batch merges exactly what
         separate batches would alert on as one problem) and the rendered title (the rule's key
         values)."""
-        return (
+        return problem_key(
             self.file,
             self.cloud,
             self.endpoint,

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from shared.classify.classifier import Classifier, events
+from shared.classify.classifier import Classifier, FindingSet, events
 from shared.classify.engine import Engine
 from shared.config import load_config
 from shared.model import LogRecord
 from shared.rulebook.load import Rulebook
 from shared.rulebook.schema import Rule
 from tests.helpers import scan_text
+from tests.test_prefilter import CORPUS
 
 RULES = """
 rules:
@@ -253,3 +254,24 @@ def test_a_rule_is_searched_with_its_first_pattern_that_matched(tmp_path: Path) 
     for text, which in [("second beta", "beta"), ("first alpha then second beta", "alpha")]:
         verdict = engine.match(text)
         assert verdict is not None and verdict.fields["which"] == which
+
+
+def test_repeats_merged_early_give_the_findings_built_one_by_one() -> None:
+    """A repeat of a known problem is merged before its finding is built; the result is the
+    same as building every event's finding and merging those."""
+    classifier = Classifier()
+    records = [
+        LogRecord(message=line, stream="s", cloud="aws", endpoint=f"ep-{n % 2}")
+        for n, text in enumerate(CORPUS * 2)
+        for line in text.splitlines()
+    ]
+    one_by_one = FindingSet()
+    for event in events(records):
+        finding = classifier.classify_event(event)
+        if finding is not None:
+            one_by_one.add(finding)
+    merged = classifier.classify(records)
+    assert sum(f.count for f in merged) > len(merged) > 10
+    assert [f.to_json() | {"fields": f.fields} for f in merged] == [
+        f.to_json() | {"fields": f.fields} for f in one_by_one.ordered()
+    ]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from shared.classify.engine import Engine, Verdict
 from shared.classify.group import Event, Grouper, body
 from shared.classify.mask import mask
 from shared.classify.prefilter import Prefilter
-from shared.model import SEVERITY_RANK, Finding, LogRecord
+from shared.model import SEVERITY_RANK, Finding, LogRecord, problem_key
 from shared.redact import Redactor
 from shared.rulebook.load import Rulebook, builtin_rulebook
 from shared.rulebook.schema import Rule
@@ -39,10 +40,8 @@ class Classifier:
 
     def classify_event(self, event: Event, *, file: str | None = None) -> Finding | None:
         """The finding for one event, or ``None`` when it is harmless or no rule applies."""
-        verdict = self.engine.match(event.text)
-        if verdict is None or not isinstance(verdict.rule, Rule):
-            return None
-        return _finding(verdict.rule, verdict, event, file, self.redact)
+        reading = self._read(event, file)
+        return reading.finding() if reading is not None else None
 
     def classify(self, records: Iterable[LogRecord], *, file: str | None = None) -> list[Finding]:
         """Findings for a sequence of records, merged per problem, most severe first."""
@@ -53,11 +52,24 @@ class Classifier:
     def collect(
         self, records: Iterable[LogRecord], findings: FindingSet, *, file: str | None = None
     ) -> None:
-        """Classify one stream of records into ``findings`` (shared across several streams)."""
+        """Classify one stream of records into ``findings`` (shared across several streams).
+        An event of a problem already in ``findings`` is merged into it before the rest of a
+        finding (fix, commands) is rendered: most error events repeat a known problem."""
         for event in events(records):
-            finding = self.classify_event(event, file=file)
-            if finding is not None:
-                findings.add(finding)
+            reading = self._read(event, file)
+            if reading is None:
+                continue
+            known = findings.get(reading.key)
+            if known is None:
+                findings.add(reading.finding())
+            else:
+                findings.merge(known, 1, *reading.span(), reading.evidence)
+
+    def _read(self, event: Event, file: str | None) -> _Reading | None:
+        verdict = self.engine.match(event.text)
+        if verdict is None or not isinstance(verdict.rule, Rule):
+            return None
+        return _Reading.of(verdict.rule, verdict, event, file, self.redact)
 
 
 def events(records: Iterable[LogRecord]) -> Iterator[Event]:
@@ -68,46 +80,88 @@ def events(records: Iterable[LogRecord]) -> Iterator[Event]:
     yield from grouper.flush()
 
 
-def _finding(
-    rule: Rule, verdict: Verdict, event: Event, file: str | None, redact: Redactor
-) -> Finding:
-    """The finding of a rule's verdict. Credentials are redacted from everything taken from the
-    log before it is masked or put into a template, where a pattern could no longer see them."""
-    first = event.records[0]
-    extracted = _redact_fields(verdict.fields, event.text, redact)
-    values: dict[str, str] = {**first.location(), **extracted, "rule": rule.id}
-    headline = event.lines[event.headline] if event.headline is not None else None
-    evidence = [redact(verdict.evidence)]
-    if rule.category == UNCLASSIFIED:
-        evidence = [redact(headline or verdict.evidence)]
-    elif headline and headline != verdict.evidence:
-        evidence.append(redact(headline))
-    # What the evidence says once its variable parts are masked: the catch-all and the
-    # vocabulary fallbacks put it in their titles, so different messages stay different problems.
-    values["template"] = mask(body(evidence[0].strip()))
-    title = render(rule.title, values)
-    stamps = [r.timestamp for r in event.records if r.timestamp is not None]
-    return Finding(
-        rule=rule.id,
-        category=rule.category,
-        severity=rule.severity,
-        title=title,
-        fix=render(rule.fix, values),
-        cloud=values.get("cloud"),
-        endpoint=values.get("endpoint"),
-        variant=values.get("variant"),
-        deployment=values.get("deployment"),
-        instance=values.get("instance"),
-        container=values.get("container"),
-        file=file,
-        first_seen=min(stamps) if stamps else None,
-        last_seen=max(stamps) if stamps else None,
-        evidence=[_clip(line) for line in evidence],
-        commands=[render(c, values, shell=True) for c in rule.commands_for(values.get("cloud"))],
-        docs=rule.docs,
-        fields=values,
-        generic=rule.priority < 0,
-    )
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What a rule's verdict says about one event, as far as telling its problem apart needs:
+    the template values, the evidence and the title. The finding is built from it on demand."""
+
+    rule: Rule
+    event: Event
+    file: str | None
+    values: dict[str, str]
+    evidence: list[str]
+    title: str
+
+    @classmethod
+    def of(
+        cls, rule: Rule, verdict: Verdict, event: Event, file: str | None, redact: Redactor
+    ) -> _Reading:
+        """Credentials are redacted from everything taken from the log before it is masked or
+        put into a template, where a pattern could no longer see them."""
+        first = event.records[0]
+        extracted = _redact_fields(verdict.fields, event.text, redact)
+        values: dict[str, str] = {**first.location(), **extracted, "rule": rule.id}
+        headline = event.lines[event.headline] if event.headline is not None else None
+        evidence = [redact(verdict.evidence)]
+        if rule.category == UNCLASSIFIED:
+            evidence = [redact(headline or verdict.evidence)]
+        elif headline and headline != verdict.evidence:
+            evidence.append(redact(headline))
+        # What the evidence says once its variable parts are masked: the catch-all and the
+        # vocabulary fallbacks put it in their titles, so different messages stay different
+        # problems.
+        values["template"] = mask(body(evidence[0].strip()))
+        clipped = [_clip(line) for line in evidence]
+        return cls(rule, event, file, values, clipped, render(rule.title, values))
+
+    @property
+    def key(self) -> tuple[str | None, ...]:
+        """The :meth:`Finding.key` of the finding this reading gives."""
+        values = self.values
+        return problem_key(
+            self.file,
+            values.get("cloud"),
+            values.get("endpoint"),
+            values.get("variant"),
+            values.get("deployment"),
+            values.get("container"),
+            self.rule.id,
+            values["template"],
+            self.title,
+        )
+
+    def span(self) -> tuple[datetime | None, datetime | None]:
+        """The first and last timestamps of the event's records."""
+        stamps = [r.timestamp for r in self.event.records if r.timestamp is not None]
+        return (min(stamps), max(stamps)) if stamps else (None, None)
+
+    def finding(self) -> Finding:
+        """The whole finding, fix and commands rendered."""
+        rule, values = self.rule, self.values
+        first_seen, last_seen = self.span()
+        return Finding(
+            rule=rule.id,
+            category=rule.category,
+            severity=rule.severity,
+            title=self.title,
+            fix=render(rule.fix, values),
+            cloud=values.get("cloud"),
+            endpoint=values.get("endpoint"),
+            variant=values.get("variant"),
+            deployment=values.get("deployment"),
+            instance=values.get("instance"),
+            container=values.get("container"),
+            file=self.file,
+            first_seen=first_seen,
+            last_seen=last_seen,
+            evidence=list(self.evidence),
+            commands=[
+                render(c, values, shell=True) for c in rule.commands_for(values.get("cloud"))
+            ],
+            docs=rule.docs,
+            fields=values,
+            generic=rule.priority < 0,
+        )
 
 
 def _redact_fields(fields: dict[str, str], text: str, redact: Redactor) -> dict[str, str]:
@@ -146,12 +200,29 @@ class FindingSet:
             finding.seq = len(self._by_key)
             self._by_key[key] = finding
             return finding
-        known.count += finding.count
-        if finding.first_seen and (not known.first_seen or finding.first_seen < known.first_seen):
-            known.first_seen = finding.first_seen
-        if finding.last_seen and (not known.last_seen or finding.last_seen > known.last_seen):
-            known.last_seen = finding.last_seen
-        for line in finding.evidence:
+        return self.merge(
+            known, finding.count, finding.first_seen, finding.last_seen, finding.evidence
+        )
+
+    def get(self, key: tuple[str | None, ...]) -> Finding | None:
+        """The finding of the problem with this :meth:`Finding.key`, if the set holds it."""
+        return self._by_key.get(key)
+
+    @staticmethod
+    def merge(
+        known: Finding,
+        count: int,
+        first_seen: datetime | None,
+        last_seen: datetime | None,
+        evidence: Iterable[str],
+    ) -> Finding:
+        """Count more events into a finding of the set: their number, time span and evidence."""
+        known.count += count
+        if first_seen and (not known.first_seen or first_seen < known.first_seen):
+            known.first_seen = first_seen
+        if last_seen and (not known.last_seen or last_seen > known.last_seen):
+            known.last_seen = last_seen
+        for line in evidence:
             if len(known.evidence) < MAX_EVIDENCE_LINES and line not in known.evidence:
                 known.evidence.append(line)
         return known
