@@ -41,14 +41,40 @@ class Verdict:
 
 
 @dataclass(frozen=True, slots=True)
+class _Pattern:
+    """A compiled pattern with its named groups, read once: the binding rebuilds them from the
+    compiled program on every call that names a group."""
+
+    regex: Any
+    names: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def compile(cls, pattern: str, options: Any) -> _Pattern:
+        regex = re2.compile(pattern, options)
+        return cls(regex, tuple(regex.groupindex.items()))
+
+    def search(self, data: str | bytes) -> Any:
+        return self.regex.search(data)
+
+    def groups(self, found: Any) -> dict[str, str]:
+        """The named groups that took part in ``found``, a match of this pattern, as text."""
+        fields: dict[str, str] = {}
+        for name, index in self.names:
+            value = found.group(index)
+            if value:
+                fields[name] = value if isinstance(value, str) else value.decode()
+        return fields
+
+
+@dataclass(frozen=True, slots=True)
 class _Compiled:
     """One rule ready for matching; ``*_ids`` are its patterns' indices in the set."""
 
     rule: Rule | IgnoreRule
     order: int
-    any: tuple[Any, ...]
+    any: tuple[_Pattern, ...]
     any_ids: tuple[int, ...]
-    all: tuple[Any, ...]
+    all: tuple[_Pattern, ...]
     all_ids: frozenset[int]
     none_ids: frozenset[int]
 
@@ -72,9 +98,9 @@ class Engine:
                 _Compiled(
                     rule=rule,
                     order=order,
-                    any=tuple(re2.compile(p, options) for p in rule.match.any),
+                    any=tuple(_Pattern.compile(p, options) for p in rule.match.any),
                     any_ids=any_ids,
-                    all=tuple(re2.compile(p, options) for p in rule.match.all),
+                    all=tuple(_Pattern.compile(p, options) for p in rule.match.all),
                     all_ids=all_ids,
                     none_ids=none_ids,
                 )
@@ -85,7 +111,7 @@ class Engine:
             raise ValueError(
                 "the rulebook's patterns do not fit in the matcher's memory budget"
             ) from None
-        self._extractors = tuple(re2.compile(x.pattern, options) for x in rulebook.extractors)
+        self._extractors = tuple(_Pattern.compile(x.pattern, options) for x in rulebook.extractors)
         # Which extractors occur in a text is asked of one set, so only those are searched.
         self._extractor_set = re2.Set.SearchSet(_options())
         for extractor in rulebook.extractors:
@@ -135,7 +161,7 @@ class Engine:
             # Silenced: which harmless pattern it was does not matter, so no second search.
             return Verdict(rule=tier[0].rule, fields={}, evidence="")
         best: tuple[int, int] | None = None
-        winner: tuple[_Compiled, Any] | None = None
+        winner: tuple[_Compiled, _Pattern, Any] | None = None
         for compiled in tier:
             first = next(n for n, i in enumerate(compiled.any_ids) if i in matched)
             found = compiled.any[first].search(data)
@@ -143,42 +169,37 @@ class Engine:
                 continue
             rank = (found.start(), -compiled.order)
             if best is None or rank > best:
-                best, winner = rank, (compiled, found)
+                best, winner = rank, (compiled, compiled.any[first], found)
         if winner is None:
             return None
-        compiled, found = winner
+        compiled, pattern, found = winner
         ignored = isinstance(compiled.rule, IgnoreRule)
         return Verdict(
             rule=compiled.rule,
-            fields={} if ignored else self._fields(compiled, found, data),
+            fields={} if ignored else self._fields(compiled, pattern.groups(found), data),
             evidence=_line_at(text, found.start()),
         )
 
-    def _fields(self, compiled: _Compiled, found: Any, data: str | bytes) -> dict[str, str]:
-        """Extractor fields, overridden by the rule's own groups, then its constant fields."""
+    def _fields(
+        self, compiled: _Compiled, own: dict[str, str], data: str | bytes
+    ) -> dict[str, str]:
+        """Extractor fields, overridden by the rule's own groups (``own``: those of the pattern
+        that won), then its constant fields."""
         fields: dict[str, str] = {}
         present = self._extractor_set.Match(data) if self._extractors else None
         for index in sorted(present or ()):
-            hit = self._extractors[index].search(data)
+            extractor = self._extractors[index]
+            hit = extractor.search(data)
             if hit is not None:
-                fields.update(_groups(hit))
+                fields.update(extractor.groups(hit))
         for pattern in compiled.all:
             hit = pattern.search(data)
             if hit is not None:
-                fields.update(_groups(hit))
-        fields.update(_groups(found))
+                fields.update(pattern.groups(hit))
+        fields.update(own)
         if isinstance(compiled.rule, Rule):
             fields.update(compiled.rule.fields)
         return fields
-
-
-def _groups(found: Any) -> dict[str, str]:
-    """The named groups of a match that took part in it, as text."""
-    return {
-        name: value if isinstance(value, str) else value.decode()
-        for name, value in found.groupdict().items()
-        if value
-    }
 
 
 def _line_at(text: str, position: int) -> str:
