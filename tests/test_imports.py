@@ -61,7 +61,17 @@ def loaded_after(code: str, watched: tuple[str, ...]) -> list[str]:
     [
         # Powertools imports the botocore package itself (for its version), not the AWS SDK.
         ("functions.aws.app", ("boto3",)),
-        ("function_app", ("boto3", "botocore", "aws_lambda_powertools")),
+        # The poller's query and checkpoint: only when a workspace is set (MEDIC_WORKSPACE_ID).
+        (
+            "function_app",
+            (
+                "boto3",
+                "botocore",
+                "aws_lambda_powertools",
+                "functions.azure.loganalytics",
+                "functions.azure.checkpoint",
+            ),
+        ),
     ],
 )
 def test_importing_an_entry_point_leaves_path_specific_modules_unloaded(
@@ -80,3 +90,14 @@ def test_building_slack_notifiers_does_not_import_the_slack_sdk() -> None:
         "assert sorted(build_notifiers(Config(), env)) == ['slack', 'slack-webhook']"
     )
     assert loaded_after(code, ("slack_sdk",)) == []
+
+
+def test_alert_settings_builds_no_validator_of_its_own() -> None:
+    """The alerting settings are only ever validated as part of ``Config``, which has its own
+    validator; building one for ``AlertSettings`` too would cost every cold start for nothing."""
+    code = (
+        "import function_app\n"
+        "from shared.alerts.settings import AlertSettings\n"
+        "assert not AlertSettings.__pydantic_complete__"
+    )
+    assert loaded_after(code, ()) == []

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import azure.functions as func
 
-from functions.azure import checkpoint
 from functions.azure.events import BatchReport, records_from_diagnostics
 from functions.azure.invocation import Invocation, log_run, start
-from functions.azure.loganalytics import Fetched, fetch
 from functions.azure.settings import PollSettings, poll_settings
 from shared.model import LogRecord
 from shared.pipeline import run
+
+if TYPE_CHECKING:
+    from functions.azure.checkpoint import Checkpoint
+    from functions.azure.loganalytics import Fetched
 
 log = logging.getLogger("medic")
 bp = func.Blueprint()
@@ -61,7 +63,12 @@ def poll(
 ) -> Exception | None:
     """One read of the workspace through the pipeline; returns the query's failure, if any,
     after still delivering what was pending."""
+    # Only runs when MEDIC_WORKSPACE_ID is set: an app fed by Event Hubs alone never queries a
+    # workspace or keeps a checkpoint, so neither module is imported with the app.
     from azure.core.exceptions import AzureError
+
+    from functions.azure import checkpoint
+    from functions.azure.loganalytics import fetch
 
     store = invocation.alerter.store
     previous = checkpoint.load(store, workspace)
@@ -90,8 +97,10 @@ def _deliver_pending(invocation: Invocation, source: str) -> None:
     log_run(source, run([], invocation.classifier, invocation.alerter), BatchReport())
 
 
-def _next(fetched: Fetched, now: datetime) -> checkpoint.Checkpoint:
+def _next(fetched: Fetched, now: datetime) -> Checkpoint:
+    from functions.azure.checkpoint import Checkpoint
+
     if fetched.truncated_at is not None:
         log.warning("row limit reached; the next run goes on from %s", fetched.truncated_at)
-        return checkpoint.Checkpoint(fetched.truncated_at, exact=True)
-    return checkpoint.Checkpoint(now)
+        return Checkpoint(fetched.truncated_at, exact=True)
+    return Checkpoint(now)
