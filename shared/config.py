@@ -1,12 +1,14 @@
 """The user's configuration file (``MEDIC_CONFIG``): validated like the rulebook, with every
-problem reported as ``file:line: path: reason`` and nothing used until all of it is valid."""
+problem reported as ``file:line: path: reason`` and nothing used until all of it is valid.
 
-from __future__ import annotations
+The model is built on every cold start, like the rule schema: annotations are objects rather
+than strings and empty defaults are plain values (see :mod:`shared.rulebook.schema`).
+"""
 
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
@@ -33,15 +35,16 @@ class Config(AlertSettings):
     """Everything a user can tune (see ``docs/config.md``). Rules here add to, or replace by
     id, the built-in ones; the alerting keys come from :class:`AlertSettings`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Validated on every invocation, so built at import (unlike its base, AlertSettings).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=False)
 
     version: Literal[1] = 1
-    rules: list[Rule] = Field(default_factory=list)
-    ignore: list[IgnoreRule] = Field(default_factory=list)
-    extractors: list[Extractor] = Field(default_factory=list)
+    rules: list[Rule] = Field(default=[])
+    ignore: list[IgnoreRule] = Field(default=[])
+    extractors: list[Extractor] = Field(default=[])
 
     @model_validator(mode="after")
-    def _receivers_exist(self) -> Config:
+    def _receivers_exist(self) -> Self:
         known = set(self.receivers) or set(ENV_RECEIVER_NAMES)
         named: list[tuple[str, ReceiverName]] = [
             (f"routes[{i}].receivers[{j}]", name)
@@ -58,7 +61,7 @@ class Config(AlertSettings):
                 )
         return self
 
-    def classifier(self, where: str | None) -> Classifier:
+    def classifier(self, where: str | None) -> "Classifier":
         """A classifier for this config's rulebook and redaction patterns."""
         from shared.classify.classifier import Classifier
         from shared.redact import redactor
@@ -86,7 +89,7 @@ class Config(AlertSettings):
         return book
 
 
-def classifier_from_config(explicit: str | None = None) -> Classifier:
+def classifier_from_config(explicit: str | None = None) -> "Classifier":
     """A classifier for the built-in rulebook plus the rules of the config in force."""
     config, where = config_from_env(explicit)
     return config.classifier(where)

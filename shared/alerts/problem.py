@@ -13,7 +13,7 @@ import hashlib
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from shared.model import Finding, Severity
 from shared.redact import Redactor
@@ -47,9 +47,9 @@ class Alert(BaseModel):
     severity: Severity
     title: str
     fix: str
-    commands: list[str] = Field(default_factory=list)
+    commands: list[str] = []
     docs: str | None = None
-    evidence: list[str] = Field(default_factory=list)
+    evidence: list[str] = []
     cloud: str | None = None
     endpoint: str | None = None
     variant: str | None = None
@@ -106,7 +106,7 @@ class Delivery(BaseModel):
     since_last_post: int | None = None
     replied_at: datetime | None = None
     message: MessageRef | None = None
-    pending: list[Action] = Field(default_factory=list)
+    pending: list[Action] = []
     #: A run that is delivering ``pending`` right now; others leave it alone until ``claimed_at``
     #: is older than the claim lease (the run died).
     claimed_by: str | None = None
@@ -120,8 +120,8 @@ class ProblemRecord(BaseModel):
 
     alert: Alert
     #: Times of the latest events (at most the threshold's count), for "N within W minutes".
-    recent: list[datetime] = Field(default_factory=list)
-    deliveries: dict[str, Delivery] = Field(default_factory=dict)
+    recent: list[datetime] = []
+    deliveries: dict[str, Delivery] = {}
 
     def has_pending(self) -> bool:
         """Whether some receiver still has something to be sent."""

@@ -3,9 +3,10 @@
 These models are part of the config file schema (:class:`shared.config.Config`); every key is
 documented in ``docs/config.md``. Credentials never appear here: receivers name the environment
 variables that hold them, so a config file can be committed and shared.
-"""
 
-from __future__ import annotations
+Built on every cold start, like the rule schema: annotations are objects rather than strings and
+empty defaults are plain values (see :mod:`shared.rulebook.schema`).
+"""
 
 import fnmatch
 from datetime import UTC, datetime
@@ -47,8 +48,8 @@ class Override(_Strict):
 class Overrides(_Strict):
     """Per-category and per-rule settings; a rule's override beats its category's."""
 
-    categories: dict[Category, Override] = Field(default_factory=dict)
-    rules: dict[str, Override] = Field(default_factory=dict)
+    categories: dict[Category, Override] = {}
+    rules: dict[str, Override] = {}
 
 
 def _aware(value: datetime) -> datetime:
@@ -140,17 +141,23 @@ Receiver = Annotated[SlackBot | SlackWebhook | TeamsWebhook, Field(discriminator
 
 
 class AlertSettings(_Strict):
-    """The alerting part of the config file."""
+    """The alerting part of the config file.
+
+    Only ever validated as part of :class:`shared.config.Config`, which builds its own validator,
+    so none is built for this class unless something validates one directly.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     min_severity: Severity = "error"
     threshold: Threshold = Field(default_factory=Threshold)
     cooldown_minutes: float = Field(default=60, ge=0, le=30 * 24 * 60)
     overrides: Overrides = Field(default_factory=Overrides)
-    mutes: list[Mute] = Field(default_factory=list)
-    receivers: dict[ReceiverName, Receiver] = Field(default_factory=dict)
-    routes: list[Route] = Field(default_factory=list)
+    mutes: list[Mute] = []
+    receivers: dict[ReceiverName, Receiver] = {}
+    routes: list[Route] = []
     default_receivers: list[ReceiverName] | None = None
-    redact: list[Pattern] = Field(default_factory=list)
+    redact: list[Pattern] = []
 
 
 def severity_at_least(severity: str, floor: str) -> bool:

@@ -4,11 +4,14 @@ Rules are data. This module holds only the *kinds* of rules (alerting rules, ign
 field extractors) and the checks that make a broken rule fail at load time rather than at 3 a.m.:
 patterns must compile as RE2 (linear-time, so no catastrophic backtracking), templates may only
 name fields the rule can know, categories come from the closed vocabulary.
+
+These models are built on every cold start, so their annotations are objects rather than strings
+(no ``from __future__ import annotations``: pydantic would evaluate each one) and empty defaults
+are plain values (pydantic copies them per instance) rather than ``default_factory=list``, whose
+signature pydantic would inspect, field by field.
 """
 
-from __future__ import annotations
-
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 import re2
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -64,15 +67,15 @@ class Match(_Strict):
     """How a rule recognises an event: any of ``any``, all of ``all``, none of ``none``."""
 
     any: list[Pattern] = Field(min_length=1)
-    all: list[Pattern] = Field(default_factory=list)
-    none: list[Pattern] = Field(default_factory=list)
+    all: list[Pattern] = []
+    none: list[Pattern] = []
 
 
 class Example(_Strict):
     """A log text the rule must win, with the fields it must extract from it."""
 
     text: str = Field(min_length=1)
-    expect: dict[str, str] = Field(default_factory=dict)
+    expect: dict[str, str] = {}
 
 
 class CloudCommand(_Strict):
@@ -91,16 +94,16 @@ class Rule(_Strict):
     priority: int = Field(default=0, ge=-1000, le=1000)
     title: str = Field(min_length=1, max_length=150)
     match: Match
-    fields: dict[str, str] = Field(default_factory=dict)
+    fields: dict[str, str] = {}
     fix: str = Field(min_length=1, max_length=2000)
-    commands: list[str | CloudCommand] = Field(default_factory=list, max_length=6)
+    commands: list[str | CloudCommand] = Field(default=[], max_length=6)
     docs: str | None = Field(default=None, pattern=r"^https://\S+$")
-    examples: list[Example | str] = Field(default_factory=list)
-    counterexamples: list[str] = Field(default_factory=list)
+    examples: list[Example | str] = []
+    counterexamples: list[str] = []
     enabled: bool = True
 
     @model_validator(mode="after")
-    def _templates_name_known_fields(self) -> Rule:
+    def _templates_name_known_fields(self) -> Self:
         known = (
             set(LOCATION_FIELDS)
             | ENGINE_FIELDS
@@ -147,8 +150,8 @@ class IgnoreRule(_Strict):
     #: ignore rules only silence single lines: grouped with an error, they do not hide it.
     whole_event: bool = False
     match: Match
-    examples: list[str] = Field(default_factory=list)
-    counterexamples: list[str] = Field(default_factory=list)
+    examples: list[str] = []
+    counterexamples: list[str] = []
     enabled: bool = True
 
 
@@ -157,10 +160,10 @@ class Extractor(_Strict):
 
     id: RuleId
     pattern: Pattern
-    examples: list[Example] = Field(default_factory=list)
+    examples: list[Example] = []
 
     @model_validator(mode="after")
-    def _has_groups(self) -> Extractor:
+    def _has_groups(self) -> Self:
         if not group_names([self.pattern]):
             raise ValueError("pattern: an extractor needs at least one named group")
         return self
@@ -169,6 +172,6 @@ class Extractor(_Strict):
 class RuleFile(_Strict):
     """One YAML file of the rulebook, or the ``rules``/``ignore`` part of a user's config."""
 
-    rules: list[Rule] = Field(default_factory=list)
-    ignore: list[IgnoreRule] = Field(default_factory=list)
-    extractors: list[Extractor] = Field(default_factory=list)
+    rules: list[Rule] = []
+    ignore: list[IgnoreRule] = []
+    extractors: list[Extractor] = []
