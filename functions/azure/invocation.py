@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from functions.azure.events import BatchReport
 from shared.alerts.alerter import Alerter
@@ -53,8 +52,7 @@ class AzureRuntime(Runtime):
 RUNTIME = AzureRuntime()
 
 
-@dataclass(frozen=True)
-class Invocation:
+class Invocation(NamedTuple):
     """The classifier and alerter of one invocation, and the instance's cached clients."""
 
     classifier: Classifier

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 #: Every app setting medic's Azure functions use, with what it means.
 APP_SETTINGS: dict[str, str] = {
@@ -46,8 +46,7 @@ class SettingError(ValueError):
     """An app setting holds a value medic cannot use."""
 
 
-@dataclass(frozen=True)
-class PollSettings:
+class PollSettings(NamedTuple):
     """What the Log Analytics poller needs."""
 
     workspace_id: str | None

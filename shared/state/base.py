@@ -9,13 +9,11 @@ opaque tokens (a counter, an ETag).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class Versioned:
+class Versioned(NamedTuple):
     """A stored value and the version token to pass back to :meth:`Store.put`."""
 
     value: dict[str, Any]
