@@ -10,6 +10,7 @@ this one has imported nearly everything already. Timing is left to ``benchmarks.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,24 @@ def test_alert_settings_builds_no_validator_of_its_own() -> None:
         "assert not AlertSettings.__pydantic_complete__"
     )
     assert loaded_after(code, ()) == []
+
+
+@pytest.mark.parametrize("module", ["functions.aws.app", "function_app"])
+def test_an_entry_point_does_not_search_installed_packages_for_pydantic_plugins(
+    module: str,
+) -> None:
+    """The search reads every installed package's metadata on each cold start; medic uses no
+    plugins. A value the environment sets is left alone."""
+    probe = (
+        f"import os, {module}\n"
+        "from pydantic.plugin import _loader\n"
+        "print(os.environ['PYDANTIC_DISABLE_PLUGINS'], _loader._plugins is None)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    for setting, expected in [(None, "__all__ True"), ("other", "other False")]:
+        child = env if setting is None else {**env, "PYDANTIC_DISABLE_PLUGINS": setting}
+        done = subprocess.run(
+            [sys.executable, "-c", probe], cwd=ROOT, env=child, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split("\n")[-2] == expected
