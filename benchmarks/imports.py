@@ -5,10 +5,11 @@ the first event is handled, so that import is paid on each cold start. The produ
 most 1.5x the import of boto3 (the SDK any Python Lambda pays for anyway), which keeps the figure
 independent of the machine's speed.
 
-Each figure is the median of several runs, each in a fresh interpreter (an import already in
+Each time is the median of several runs, each in a fresh interpreter (an import already in
 ``sys.modules`` costs nothing), timing only the ``import`` statement inside the child, so
 interpreter start-up is left out. The modules take turns within every round, so a busy machine
-slows all of them alike instead of whichever happened to run at the time.
+slows all of them alike instead of whichever happened to run at the time; each ratio is the
+median of the ratios within a round, which a slow spell spanning several rounds cannot tilt.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ ENTRY_POINTS = ("functions.aws.app", "function_app")
 #: Shown for context, not judged: the Functions library the Azure app cannot do without.
 CONTEXT = ("azure.functions",)
 #: Fresh interpreters per module; the median is kept.
-ROUNDS = 7
+ROUNDS = 15
 #: The most an entry point's import may cost, as a multiple of the reference's.
 BUDGET = 1.5
 #: The repository root: the children's working directory and first ``sys.path`` entry, as on
@@ -46,16 +47,18 @@ print(repr(time.perf_counter() - start))
 
 @dataclass(frozen=True)
 class ImportTimes:
-    """Median import times in seconds per module (the reference included), over ``rounds``."""
+    """Median import times in seconds per module (the reference included), and the median of
+    each module's per-round ratios to the reference, over ``rounds``."""
 
     seconds: Mapping[str, float]
+    ratios: Mapping[str, float]
     rounds: int
     reference: str = REFERENCE
     budget: float = BUDGET
 
     def ratio(self, module: str) -> float:
         """``module``'s import time as a multiple of the reference's."""
-        return self.seconds[module] / self.seconds[self.reference]
+        return self.ratios[module]
 
     def within(self, module: str) -> bool:
         """Whether ``module`` keeps to the budget."""
@@ -98,12 +101,21 @@ def measure(
             if index:
                 samples[module].append(seconds)
     medians = {module: statistics.median(times) for module, times in samples.items()}
-    return ImportTimes(medians, rounds, reference)
+    ratios = {
+        module: statistics.median(
+            mine / theirs for mine, theirs in zip(times, samples[reference], strict=True)
+        )
+        for module, times in samples.items()
+    }
+    return ImportTimes(medians, ratios, rounds, reference)
 
 
 def report(times: ImportTimes) -> list[str]:
     """The figures as printed lines."""
-    lines = [f"Import time (fresh interpreter, median of {times.rounds} runs)"]
+    lines = [
+        f"Import time (fresh interpreter, median of {times.rounds} runs; ratio: median of the"
+        " ratios within a round)"
+    ]
     width = max(len(module) for module in times.seconds) + len("import ") + 1
     for module, seconds in times.seconds.items():
         label = f"import {module}:".ljust(width + 1)
