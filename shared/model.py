@@ -136,7 +136,7 @@ class LogRecord:
 _RECORD_TEXT = tuple(f.name for f in fields(LogRecord) if str(f.type).startswith("str"))
 
 
-def problem_key(
+def finding_key(
     file: str | None,
     cloud: str | None,
     endpoint: str | None,
@@ -190,7 +190,7 @@ class Finding:
         ``template`` field, as in the stored problem's key, so a batch merges exactly what
         separate batches would alert on as one problem) and the rendered title (the rule's key
         values)."""
-        return problem_key(
+        return finding_key(
             self.file,
             self.cloud,
             self.endpoint,

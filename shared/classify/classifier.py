@@ -10,7 +10,7 @@ from shared.classify.engine import Engine, Verdict
 from shared.classify.group import Event, Grouper, body
 from shared.classify.mask import mask
 from shared.classify.prefilter import Prefilter
-from shared.model import SEVERITY_RANK, Finding, LogRecord, problem_key
+from shared.model import SEVERITY_RANK, Finding, LogRecord, finding_key
 from shared.redact import Redactor
 from shared.rulebook.load import Rulebook, builtin_rulebook
 from shared.rulebook.schema import Rule
@@ -118,7 +118,7 @@ class _Reading:
     def key(self) -> tuple[str | None, ...]:
         """The :meth:`Finding.key` of the finding this reading gives."""
         values = self.values
-        return problem_key(
+        return finding_key(
             self.file,
             values.get("cloud"),
             values.get("endpoint"),
