@@ -52,11 +52,16 @@ ignore:
 """
 
 
+def rulebook(directory: Path, config: str) -> Rulebook:
+    """The built-in rulebook plus the rules of ``config``, written as a config file."""
+    path = directory / "medic.yaml"
+    path.write_text(textwrap.dedent(config))
+    return load_config(path).rulebook(str(path))
+
+
 @pytest.fixture(scope="module")
 def classifier(tmp_path_factory: pytest.TempPathFactory) -> Classifier:
-    path = tmp_path_factory.mktemp("cfg") / "medic.yaml"
-    path.write_text(RULES)
-    return Classifier(load_config(path).rulebook(str(path)))
+    return Classifier(rulebook(tmp_path_factory.mktemp("cfg"), RULES))
 
 
 def test_most_specific_rule_wins_and_keeps_the_wrappers_container(classifier: Classifier) -> None:
@@ -134,27 +139,22 @@ def test_harmless_lines_yield_nothing_whatever_their_level(classifier: Classifie
 
 
 def test_findings_are_ordered_by_severity_then_first_occurrence(tmp_path: Path) -> None:
-    path = tmp_path / "c.yaml"
-    path.write_text(
-        textwrap.dedent(
-            """
-            rules:
-              - id: t.warn
-                category: throttled
-                severity: warning
-                title: slow down
-                match: {any: ['ZorkSlow']}
-                fix: x
-              - id: t.crit
-                category: container_crashed
-                severity: critical
-                title: crashed
-                match: {any: ['ZorkCrash']}
-                fix: x
-            """
-        )
-    )
-    classifier = Classifier(load_config(path).rulebook(str(path)))
+    config = """
+        rules:
+          - id: t.warn
+            category: throttled
+            severity: warning
+            title: slow down
+            match: {any: ['ZorkSlow']}
+            fix: x
+          - id: t.crit
+            category: container_crashed
+            severity: critical
+            title: crashed
+            match: {any: ['ZorkCrash']}
+            fix: x
+        """
+    classifier = Classifier(rulebook(tmp_path, config))
     text = "ZorkSlow on invoke\nweird failure here\naccess denied to bucket x\nZorkCrash seen"
     assert [f.rule for f in scan_text(classifier, text)] == [
         "t.crit",
@@ -235,22 +235,17 @@ def test_fields_and_evidence_are_text_whatever_the_characters(
 
 
 def test_a_rule_is_searched_with_its_first_pattern_that_matched(tmp_path: Path) -> None:
-    path = tmp_path / "medic.yaml"
-    path.write_text(
-        textwrap.dedent(
-            """
-            rules:
-              - id: t.two
-                category: model_error
-                severity: error
-                title: "{which}"
-                match:
-                  any: ['first (?P<which>alpha)', 'second (?P<which>beta)']
-                fix: x
-            """
-        )
-    )
-    engine = Engine(load_config(path).rulebook(str(path)))
+    config = """
+        rules:
+          - id: t.two
+            category: model_error
+            severity: error
+            title: "{which}"
+            match:
+              any: ['first (?P<which>alpha)', 'second (?P<which>beta)']
+            fix: x
+        """
+    engine = Engine(rulebook(tmp_path, config))
     for text, which in [("second beta", "beta"), ("first alpha then second beta", "alpha")]:
         verdict = engine.match(text)
         assert verdict is not None and verdict.fields["which"] == which
