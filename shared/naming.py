@@ -55,16 +55,15 @@ def azure_resource(resource_id: str | None) -> dict[str, str]:
 
 
 def parse_time(value: object) -> datetime | None:
-    """A timestamp from a datetime, epoch milliseconds/seconds or ISO 8601 text, as aware UTC;
-    else None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    """A timestamp from a datetime, epoch milliseconds/seconds or ISO 8601 text, timezone-aware:
+    in UTC, except text that names its own offset, which keeps it. Else None."""
     try:
-        if isinstance(value, int | float):
-            seconds = value / 1000 if value > 1e11 else value
-            return datetime.fromtimestamp(seconds, tz=UTC)
+        # Epoch numbers come first: CloudWatch gives one with every record. ``type`` rather
+        # than ``isinstance`` keeps out ``bool``, an int that is no time.
+        if type(value) is int or type(value) is float:
+            return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=UTC)
+        if isinstance(value, datetime):
+            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
         if isinstance(value, str) and value:
             if value.isdigit():
                 return parse_time(int(value))
