@@ -11,6 +11,7 @@ import gzip
 import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
 from shared.model import LogRecord
@@ -91,11 +92,14 @@ def records_from_logs(
         )
 
 
+_MESSAGE = itemgetter("message")
+
+
 def _with_messages(events: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
     """The log events that carry a text message, and those messages. Anything else in the
     list (not an object, no message, a message that is not text) is left out."""
     try:
-        messages = [item["message"] for item in events]  # as CloudWatch sends them
+        messages = list(map(_MESSAGE, events))  # as CloudWatch sends them
         if set(map(type, messages)) <= {str}:
             return events, messages
     except (TypeError, KeyError):
