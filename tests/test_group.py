@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.classify.classifier import events
-from shared.classify.group import MAX_EVENT_LINES
+from shared.classify.group import MAX_EVENT_LINES, body
 from shared.model import LogRecord
 
 TS = (
@@ -146,3 +146,12 @@ def test_a_model_server_line_with_one_logger_word_is_prefix_stripped() -> None:
     ]
     [event] = list(events([LogRecord(message=m, stream="s") for m in lines]))
     assert event.headline == 2
+
+
+def test_only_an_ascii_timestamp_is_a_prefix() -> None:
+    """Loggers stamp lines in ASCII; the same shape in other digits or spaces is message text,
+    for grouping and for the prefilter alike."""
+    tail = " [ERROR] W-9000-model-stdout x - Backend worker died."
+    assert body("2026-11-19 12:13:22,930" + tail) == "Backend worker died."
+    for odd in ("\uff12\uff10\uff12\uff16-11-19 12:13:22,930", "2026-11-19\u200312:13:22,930"):
+        assert body(odd + tail) == odd + tail

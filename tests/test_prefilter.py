@@ -146,6 +146,18 @@ def test_corpus_messages_among_healthy_lines_give_the_same_findings(seed: int) -
         HEALTHY[1],
     ]
 )
+@example(  # prefixes only in ASCII count: one in other digits or spaces is text like any other
+    [
+        HEALTHY[0],
+        "Traceback (most recent call last):",
+        'File "a.py", line 1, in <module>',
+        "\uff12\uff10\uff12\uff16-11-19 12:13:22,930 [ERROR] W-9000-model-stdout x - ",
+        HEALTHY[1],
+        "2026-11-19\u200312:13:22,930 [ERROR] W-9000-model-stdout x - ",
+        HEALTHY[0],
+        "ValueError: bad",
+    ]
+)
 def test_any_mix_of_lines_gives_the_same_findings(lines: list[str]) -> None:
     assert findings(picked(lines)) == findings(lines)
 

@@ -46,8 +46,9 @@ from shared.rulebook.load import Rulebook
 #: Whitespace as ``str.strip`` sees it, except the line break, so no match runs past its line
 #: (RE2's ``\\s`` is ASCII and includes ``\\n``).
 _SPACE = r"[\pZ\t\x0b\x0c\r\x1c-\x1f\x85 ]"
-#: ``group._PREFIX`` for RE2: Python's Unicode ``\\s`` and ``\\d`` spelt out.
-_LINE_PREFIX = _PREFIX.pattern.replace(r"\s", _SPACE).replace(r"\d", r"\p{Nd}")
+#: ``group._PREFIX`` for RE2. Its classes are ASCII, like RE2's, except ``\\s``, which in RE2
+#: takes the line break and leaves out ``\\v``. (RE2's ``\\S`` also takes ``\\v``: a superset.)
+_LINE_PREFIX = _PREFIX.pattern.replace(r"\s", r"[\t\x0b\x0c\r ]")
 _STRUCTURE = (
     rf":{_SPACE}*$|Traceback"
     rf"|^(?:{_LINE_PREFIX})?(?:{_SPACE}*$|{_SPACE}*File \""
@@ -218,6 +219,10 @@ def _options() -> Any:
     options.log_errors = False
     options.case_sensitive = False
     options.max_mem = 64 << 20
+    # Only where a match starts matters (it names the line), and that is the leftmost start
+    # either way; without an order among alternatives to keep, the automaton is smaller and
+    # the scan about a tenth faster.
+    options.longest_match = True
     return options
 
 
