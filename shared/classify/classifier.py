@@ -76,11 +76,12 @@ def events(records: Iterable[LogRecord]) -> Iterator[Event]:
     """Group records into events, in the order events complete."""
     grouper = Grouper()
     for record in records:
-        yield from grouper.feed(record)
+        if (closed := grouper.feed(record)) is not None:
+            yield closed
     yield from grouper.flush()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one per event: frozen fields cost more to set
 class _Reading:
     """What a rule's verdict says about one event, as far as telling its problem apart needs:
     the template values, the evidence and the title. The finding is built from it on demand."""

@@ -153,28 +153,28 @@ def stream_key(record: LogRecord) -> Hashable:
 
 @dataclass
 class Grouper:
-    """Feeds records in arrival order; yields each event once the next one has started."""
+    """Takes records in arrival order; hands back each event once the next one has started."""
 
     _open: dict[Hashable, _Open] = field(default_factory=dict)
 
-    def feed(self, record: LogRecord) -> Iterator[Event]:
-        """Add a record; yields the event it closed, if any."""
+    def feed(self, record: LogRecord) -> Event | None:
+        """Add a record; returns the event it closed, if any. (Called once per record kept,
+        so it returns rather than yields: a generator per record costs more than the rest.)"""
         lines = record.message.splitlines()
         while lines and not lines[0].strip():
             lines.pop(0)
         if not lines:
-            return
+            return None
         key = stream_key(record)
         current = self._open.get(key)
         first = body(lines[0])
         if current is not None and current.continues_with(first):
             current.add(record, lines, first)
-            return
-        if current is not None:
-            yield current.event
-        fresh = _Open(Event(records=[], lines=[]))
+            return None
+        fresh = _Open(Event([], []))
         fresh.add(record, lines, first)
         self._open[key] = fresh
+        return current.event if current is not None else None
 
     def flush(self) -> Iterator[Event]:
         """Yield every event still open (end of a batch or file)."""
