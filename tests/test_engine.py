@@ -270,3 +270,30 @@ def test_repeats_merged_early_give_the_findings_built_one_by_one() -> None:
     assert [f.to_json() | {"fields": f.fields} for f in merged] == [
         f.to_json() | {"fields": f.fields} for f in one_by_one.ordered()
     ]
+
+
+def test_extractors_share_the_set_but_never_make_a_rule_apply(tmp_path: Path) -> None:
+    """Extractors are matched in the same pass as the rules: one that matches fills its field
+    on the event a rule wins, and alone wins nothing."""
+    config = """
+        extractors:
+          - id: t.region
+            pattern: 'region=(?P<region>[a-z]{2}-[a-z]+-\\d)'
+            examples:
+              - text: region=eu-west-1
+                expect: {region: eu-west-1}
+        rules:
+          - id: t.boom
+            category: model_error
+            severity: error
+            title: boom in {region}
+            match:
+              any: ['boom happened']
+              all: ['boom']
+            fix: x
+        """
+    engine = Engine(rulebook(tmp_path, config))
+    verdict = engine.match("boom happened region=eu-west-1")
+    assert verdict is not None and verdict.rule.id == "t.boom"
+    assert verdict.fields["region"] == "eu-west-1"
+    assert engine.match("region=eu-west-1 and nothing else of note") is None

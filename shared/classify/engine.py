@@ -30,7 +30,7 @@ def _options(max_mem: int | None = None) -> Any:
     return options
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one per event: frozen fields cost more to set
 class Verdict:
     """The rule that won an event, the fields its patterns extracted, and the evidence line
     (empty when an ignore rule won: nothing is reported, so nothing is searched for)."""
@@ -74,6 +74,7 @@ class _Compiled:
     order: int
     any: tuple[_Pattern, ...]
     any_ids: tuple[int, ...]
+    #: The ``all`` patterns that name groups: the others give no fields, so are not searched.
     all: tuple[_Pattern, ...]
     all_ids: frozenset[int]
     none_ids: frozenset[int]
@@ -81,43 +82,48 @@ class _Compiled:
 
 class Engine:
     """A rulebook compiled for matching: one RE2 set holding every rule's ``any``, ``all`` and
-    ``none`` patterns, plus each rule's ``any`` patterns alone for evidence and fields."""
+    ``none`` patterns and every extractor, plus each of those patterns alone for evidence and
+    fields."""
 
     def __init__(self, rulebook: Rulebook) -> None:
         options = _options()
         self._set = re2.Set.SearchSet(_options(_SET_MEMORY))
-        self._owner: dict[int, int] = {}  # set index of an ``any`` pattern -> rule order
         self._rules: list[_Compiled] = []
+        #: For each ``any`` pattern in the set, by index: its rule and its place in the list.
+        self._owner: dict[int, tuple[_Compiled, int]] = {}
         candidates: Sequence[Rule | IgnoreRule] = (*rulebook.rules, *rulebook.ignore)
         for order, rule in enumerate(candidates):
             any_ids = tuple(self._set.Add(p) for p in rule.match.any)
-            self._owner.update(dict.fromkeys(any_ids, order))
             all_ids = frozenset(self._set.Add(p) for p in rule.match.all)
             none_ids = frozenset(self._set.Add(p) for p in rule.match.none)
-            self._rules.append(
-                _Compiled(
-                    rule=rule,
-                    order=order,
-                    any=tuple(_Pattern.compile(p, options) for p in rule.match.any),
-                    any_ids=any_ids,
-                    all=tuple(_Pattern.compile(p, options) for p in rule.match.all),
-                    all_ids=all_ids,
-                    none_ids=none_ids,
-                )
+            compiled = _Compiled(
+                rule=rule,
+                order=order,
+                any=tuple(_Pattern.compile(p, options) for p in rule.match.any),
+                any_ids=any_ids,
+                all=tuple(
+                    named
+                    for named in (_Pattern.compile(p, options) for p in rule.match.all)
+                    if named.names
+                ),
+                all_ids=all_ids,
+                none_ids=none_ids,
             )
+            self._rules.append(compiled)
+            self._owner.update({index: (compiled, place) for place, index in enumerate(any_ids)})
+        self._any_ids = frozenset(self._owner)
+        # Extractors go into the same set, so the same pass says which of them to search.
+        self._extractors = {
+            self._set.Add(x.pattern): _Pattern.compile(x.pattern, options)
+            for x in rulebook.extractors
+        }
+        self._extractor_ids = frozenset(self._extractors)
         try:
             self._set.Compile()
         except re2.error:
             raise ValueError(
                 "the rulebook's patterns do not fit in the matcher's memory budget"
             ) from None
-        self._extractors = tuple(_Pattern.compile(x.pattern, options) for x in rulebook.extractors)
-        # Which extractors occur in a text is asked of one set, so only those are searched.
-        self._extractor_set = re2.Set.SearchSet(_options())
-        for extractor in rulebook.extractors:
-            self._extractor_set.Add(extractor.pattern)
-        if rulebook.extractors:
-            self._extractor_set.Compile()
 
     @property
     def size(self) -> int:
@@ -138,10 +144,17 @@ class Engine:
             return None
         matched = set(hits)
         multiline = "\n" in text
-        tier: list[_Compiled] = []
+        tier: list[tuple[_Compiled, int]] = []
         top = -(10**9)
-        for order in sorted({self._owner[i] for i in hits if i in self._owner}):
-            compiled = self._rules[order]
+        last: _Compiled | None = None
+        # Patterns enter the set rule by rule, each rule's ``any`` list in order, so in
+        # ascending order the ``any`` hits meet rules in rulebook order and each rule first at
+        # the first of its patterns that matched. (Most hits are ``all`` and ``none`` words.)
+        for index in sorted(matched & self._any_ids):
+            entry = self._owner[index]
+            if entry[0] is last:
+                continue
+            compiled = last = entry[0]
             if not compiled.all_ids <= matched or not compiled.none_ids.isdisjoint(matched):
                 continue
             rule = compiled.rule
@@ -154,40 +167,41 @@ class Engine:
                 continue
             if priority > top:
                 top, tier = priority, []
-            tier.append(compiled)
+            tier.append(entry)
         if not tier:
             return None
-        if all(isinstance(c.rule, IgnoreRule) for c in tier):
+        if all(isinstance(compiled.rule, IgnoreRule) for compiled, _ in tier):
             # Silenced: which harmless pattern it was does not matter, so no second search.
-            return Verdict(rule=tier[0].rule, fields={}, evidence="")
+            return Verdict(rule=tier[0][0].rule, fields={}, evidence="")
         best: tuple[int, int] | None = None
-        winner: tuple[_Compiled, _Pattern, Any] | None = None
-        for compiled in tier:
-            first = next(n for n, i in enumerate(compiled.any_ids) if i in matched)
-            found = compiled.any[first].search(data)
+        winner: tuple[_Compiled, _Pattern, Any, int] | None = None
+        for compiled, first in tier:
+            pattern = compiled.any[first]
+            found = pattern.search(data)
             if found is None:
                 continue
-            rank = (found.start(), -compiled.order)
+            start = found.start()
+            rank = (start, -compiled.order)
             if best is None or rank > best:
-                best, winner = rank, (compiled, compiled.any[first], found)
+                best, winner = rank, (compiled, pattern, found, start)
         if winner is None:
             return None
-        compiled, pattern, found = winner
+        compiled, pattern, found, start = winner
         ignored = isinstance(compiled.rule, IgnoreRule)
         return Verdict(
             rule=compiled.rule,
-            fields={} if ignored else self._fields(compiled, pattern.groups(found), data),
-            evidence=_line_at(text, found.start()),
+            fields={} if ignored else self._fields(compiled, pattern.groups(found), data, matched),
+            evidence=_line_at(text, start),
         )
 
     def _fields(
-        self, compiled: _Compiled, own: dict[str, str], data: str | bytes
+        self, compiled: _Compiled, own: dict[str, str], data: str | bytes, matched: set[int]
     ) -> dict[str, str]:
         """Extractor fields, overridden by the rule's own groups (``own``: those of the pattern
-        that won), then its constant fields."""
+        that won), then its constant fields. ``matched`` is the set's answer for ``data``: the
+        extractors in it are the ones worth searching, in rulebook order."""
         fields: dict[str, str] = {}
-        present = self._extractor_set.Match(data) if self._extractors else None
-        for index in sorted(present or ()):
+        for index in sorted(matched & self._extractor_ids):
             extractor = self._extractors[index]
             hit = extractor.search(data)
             if hit is not None:
