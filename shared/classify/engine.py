@@ -14,6 +14,7 @@ from typing import Any
 
 import re2
 
+from shared.classify.program import Program
 from shared.rulebook.load import Rulebook
 from shared.rulebook.schema import IgnoreRule, Rule
 
@@ -41,41 +42,15 @@ class Verdict:
 
 
 @dataclass(frozen=True, slots=True)
-class _Pattern:
-    """A compiled pattern with its named groups, read once: the binding rebuilds them from the
-    compiled program on every call that names a group."""
-
-    regex: Any
-    names: tuple[tuple[str, int], ...]
-
-    @classmethod
-    def compile(cls, pattern: str, options: Any) -> _Pattern:
-        regex = re2.compile(pattern, options)
-        return cls(regex, tuple(regex.groupindex.items()))
-
-    def search(self, data: str | bytes) -> Any:
-        return self.regex.search(data)
-
-    def groups(self, found: Any) -> dict[str, str]:
-        """The named groups that took part in ``found``, a match of this pattern, as text."""
-        fields: dict[str, str] = {}
-        for name, index in self.names:
-            value = found.group(index)
-            if value:
-                fields[name] = value if isinstance(value, str) else value.decode()
-        return fields
-
-
-@dataclass(frozen=True, slots=True)
 class _Compiled:
     """One rule ready for matching; ``*_ids`` are its patterns' indices in the set."""
 
     rule: Rule | IgnoreRule
     order: int
-    any: tuple[_Pattern, ...]
+    any: tuple[Program, ...]
     any_ids: tuple[int, ...]
     #: The ``all`` patterns that name groups: the others give no fields, so are not searched.
-    all: tuple[_Pattern, ...]
+    all: tuple[Program, ...]
     all_ids: frozenset[int]
     none_ids: frozenset[int]
 
@@ -99,12 +74,10 @@ class Engine:
             compiled = _Compiled(
                 rule=rule,
                 order=order,
-                any=tuple(_Pattern.compile(p, options) for p in rule.match.any),
+                any=tuple(Program(p, options) for p in rule.match.any),
                 any_ids=any_ids,
                 all=tuple(
-                    named
-                    for named in (_Pattern.compile(p, options) for p in rule.match.all)
-                    if named.names
+                    named for named in (Program(p, options) for p in rule.match.all) if named.names
                 ),
                 all_ids=all_ids,
                 none_ids=none_ids,
@@ -114,8 +87,7 @@ class Engine:
         self._any_ids = frozenset(self._owner)
         # Extractors go into the same set, so the same pass says which of them to search.
         self._extractors = {
-            self._set.Add(x.pattern): _Pattern.compile(x.pattern, options)
-            for x in rulebook.extractors
+            self._set.Add(x.pattern): Program(x.pattern, options) for x in rulebook.extractors
         }
         self._extractor_ids = frozenset(self._extractors)
         try:
@@ -174,23 +146,22 @@ class Engine:
             # Silenced: which harmless pattern it was does not matter, so no second search.
             return Verdict(rule=tier[0][0].rule, fields={}, evidence="")
         best: tuple[int, int] | None = None
-        winner: tuple[_Compiled, _Pattern, Any, int] | None = None
+        winner: tuple[_Compiled, dict[str, str], int] | None = None
         for compiled, first in tier:
-            pattern = compiled.any[first]
-            found = pattern.search(data)
+            found = compiled.any[first].find(data)
             if found is None:
                 continue
-            start = found.start()
+            start, own = found
             rank = (start, -compiled.order)
             if best is None or rank > best:
-                best, winner = rank, (compiled, pattern, found, start)
+                best, winner = rank, (compiled, own, start)
         if winner is None:
             return None
-        compiled, pattern, found, start = winner
+        compiled, own, start = winner
         ignored = isinstance(compiled.rule, IgnoreRule)
         return Verdict(
             rule=compiled.rule,
-            fields={} if ignored else self._fields(compiled, pattern.groups(found), data, matched),
+            fields={} if ignored else self._fields(compiled, own, data, matched),
             evidence=_line_at(text, start),
         )
 
@@ -202,14 +173,13 @@ class Engine:
         extractors in it are the ones worth searching, in rulebook order."""
         fields: dict[str, str] = {}
         for index in sorted(matched & self._extractor_ids):
-            extractor = self._extractors[index]
-            hit = extractor.search(data)
-            if hit is not None:
-                fields.update(extractor.groups(hit))
+            found = self._extractors[index].find(data)
+            if found is not None:
+                fields.update(found[1])
         for pattern in compiled.all:
-            hit = pattern.search(data)
-            if hit is not None:
-                fields.update(pattern.groups(hit))
+            found = pattern.find(data)
+            if found is not None:
+                fields.update(found[1])
         fields.update(own)
         if isinstance(compiled.rule, Rule):
             fields.update(compiled.rule.fields)

@@ -34,6 +34,7 @@ from typing import Any
 import re2
 
 from shared.classify.group import _PREFIX
+from shared.classify.program import Program
 from shared.model import utf8_safe
 from shared.rulebook.load import Rulebook
 
@@ -231,8 +232,8 @@ class Prefilter:
 
     def __init__(self, needles: Iterable[str]) -> None:
         alternatives = [_STRUCTURE, *sorted(set(needles))]
-        self._marks = re2.compile("(?m)" + "|".join(alternatives), _options())
-        self._shaped = re2.compile("(?m)" + _STRUCTURE, _options())
+        self._marks = Program("(?m)" + "|".join(alternatives), _options())
+        self._shaped = Program("(?m)" + _STRUCTURE, _options())
 
     @classmethod
     def of(cls, rulebook: Rulebook) -> Prefilter | None:
@@ -265,13 +266,13 @@ class Prefilter:
         starts = list(accumulate(sizes, initial=0))
         keep: set[int] = set()
         position = 0
-        while position <= len(subject) and (found := self._marks.search(subject, position)):
-            index = bisect.bisect_right(starts, found.start()) - 1
+        while position <= len(subject) and (found := self._marks.spans(subject, position)):
+            index = bisect.bisect_right(starts, found[0][0]) - 1
             position = starts[index + 1]  # one match marks a message: go on from the next
             keep.add(index)
             # The neighbours of a shaped message are kept too (see the module docstring). Its
             # shape is asked of it alone: in the scan, a needle's match may have hidden the
             # shape's (a needle ending in ``:`` at the end of the line).
-            if self._shaped.search(subject[starts[index] : position - 1]):
+            if self._shaped.spans(subject, starts[index], position - 1):
                 keep.update((index - 1, index + 1))
         return sorted(i for i in keep if 0 <= i < len(messages))
