@@ -100,10 +100,14 @@ class _Reading:
         """Credentials are redacted from everything taken from the log before it is masked or
         put into a template, where a pattern could no longer see them."""
         first = event.records[0]
-        extracted = _redact_fields(verdict.fields, event.text, redact)
+        text = event.text
+        # The text is redacted whole when fields were taken from it; an event of one line is
+        # also its own evidence line, so that redaction serves both.
+        clean = redact(text) if verdict.fields or verdict.evidence == text else text
+        extracted = _redact_fields(verdict.fields, text, clean, redact)
         values: dict[str, str] = {**first.location(), **extracted, "rule": rule.id}
         headline = event.lines[event.headline] if event.headline is not None else None
-        evidence = [redact(verdict.evidence)]
+        evidence = [clean if verdict.evidence == text else redact(verdict.evidence)]
         if rule.category == UNCLASSIFIED:
             evidence = [redact(headline or verdict.evidence)]
         elif headline and headline != verdict.evidence:
@@ -165,15 +169,16 @@ class _Reading:
         )
 
 
-def _redact_fields(fields: dict[str, str], text: str, redact: Redactor) -> dict[str, str]:
+def _redact_fields(
+    fields: dict[str, str], text: str, clean: str, redact: Redactor
+) -> dict[str, str]:
     """Extracted values with credentials removed. A value is judged in its context too: a
     group may capture a token without the ``Bearer`` that marks it, so a value taken from the
-    text that the redaction of the whole text cut into, and that no pattern catches alone, is
-    withheld. (A rule's constant fields are not in the text, and are kept.)
+    text that the redaction of the whole text (``clean``) cut into, and that no pattern catches
+    alone, is withheld. (A rule's constant fields are not in the text, and are kept.)
     """
     if not fields:
         return {}
-    clean = redact(text)
     redacted = {}
     for name, value in fields.items():
         safe = redact(value)
