@@ -61,7 +61,7 @@ def main() -> None:
         f"  decode + prefilter + group + classify:    {pipeline * 1000:8.1f} ms"
         f"   ({EVENTS / pipeline:,.0f} events/s, {len(findings)} findings)"
     )
-    print(f"  ratio to the decode floor:                {pipeline / decode:8.1f}x")
+    print(f"  ratio to the decode floor:                {pipeline / decode:8.2f}x")
     print(
         f"  (the prefilter kept {kept} of {EVENTS} lines; without it: {unfiltered * 1000:.1f} ms,"
         f" {unfiltered / decode:.1f}x)"
