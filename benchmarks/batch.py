@@ -16,7 +16,7 @@ K = TypeVar("K")
 EVENTS = 10_000
 #: Timed runs per figure; the fastest is kept, so a busy machine shows up as noise, not as a
 #: slow result.
-REPEATS = 5
+REPEATS = 9
 HEALTHY = [
     '2026-11-19 12:13:21,412 [INFO ] pool-2-thread-3 ACCESS_LOG - /10.0.3.17:41236 "POST /invocations HTTP/1.1" 200 {ms}',
     "2026-11-19 12:13:21,413 [INFO ] W-9000-model-stdout MODEL_METRICS - PredictionTime.Milliseconds:{ms}|#ModelName:model",
