@@ -99,18 +99,19 @@ class _Reading:
     ) -> _Reading:
         """Credentials are redacted from everything taken from the log before it is masked or
         put into a template, where a pattern could no longer see them."""
-        first = event.records[0]
         text = event.text
         # The text is redacted whole when fields were taken from it; an event of one line is
         # also its own evidence line, so that redaction serves both.
-        clean = redact(text) if verdict.fields or verdict.evidence == text else text
+        one_line = verdict.evidence == text
+        clean = redact(text) if verdict.fields or one_line else text
         extracted = _redact_fields(verdict.fields, text, clean, redact)
-        values: dict[str, str] = {**first.location(), **extracted, "rule": rule.id}
+        values: dict[str, str] = {**event.records[0].location(), **extracted, "rule": rule.id}
         headline = event.lines[event.headline] if event.headline is not None else None
-        evidence = [clean if verdict.evidence == text else redact(verdict.evidence)]
-        if rule.category == UNCLASSIFIED:
-            evidence = [redact(headline or verdict.evidence)]
-        elif headline and headline != verdict.evidence:
+        # The catch-all shows the exception line a traceback ends on, others add it.
+        unclassified = rule.category == UNCLASSIFIED
+        shown = (headline or verdict.evidence) if unclassified else verdict.evidence
+        evidence = [clean if one_line else redact(shown)]  # one line: whichever, it is the text
+        if not unclassified and headline and headline != verdict.evidence:
             evidence.append(redact(headline))
         # What the evidence says once its variable parts are masked: the catch-all and the
         # vocabulary fallbacks put it in their titles, so different messages stay different
