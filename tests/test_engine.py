@@ -297,3 +297,25 @@ def test_extractors_share_the_set_but_never_make_a_rule_apply(tmp_path: Path) ->
     assert verdict is not None and verdict.rule.id == "t.boom"
     assert verdict.fields["region"] == "eu-west-1"
     assert engine.match("region=eu-west-1 and nothing else of note") is None
+
+
+def test_a_decision_is_remembered_per_set_answer_and_line_count(
+    classifier: Classifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a set answer decides is worked out once and reused, but whether the event has
+    several lines is part of it: the same patterns that silence a line do not silence a
+    multi-line event. The memory is emptied when full, and verdicts do not change."""
+    line = "ERROR Error handler registered for /score"
+    engine = Engine(classifier.rulebook)
+    monkeypatch.setattr("shared.classify.engine.MAX_DECISIONS", 2)
+    texts = [line, f"{line}\n{line}", line, "PartA and PartB", f"{line}\n{line}"]
+    verdicts = [engine.match(text) for text in texts]
+    assert [v.rule.id if v else None for v in verdicts] == [
+        "t.harmless",
+        "unclassified",
+        "t.harmless",
+        "t.needs-all",
+        "unclassified",
+    ]
+    assert verdicts[1] is not None and verdicts[1].evidence == line
+    assert len(engine._decisions) <= 2

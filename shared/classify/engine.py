@@ -21,6 +21,9 @@ from shared.rulebook.schema import IgnoreRule, Rule
 _SET_MEMORY = 512 << 20
 #: Rank of an ignore rule inside a multi-line event: below every other rule, the catch-all too.
 IGNORE_IN_MULTILINE = -1001
+#: Set answers whose decision is remembered (about 1 kB each). Events of one problem give the
+#: same answer, so a few dozen cover a fleet's usual errors; the memory is emptied when full.
+MAX_DECISIONS = 1024
 
 
 def _options(max_mem: int | None = None) -> Any:
@@ -53,6 +56,10 @@ class _Compiled:
     all: tuple[Program, ...]
     all_ids: frozenset[int]
     none_ids: frozenset[int]
+
+
+#: The candidate rules of one set answer, and the extractors to search (``None``: silenced).
+_Decision = tuple[tuple[tuple[_Compiled, int], ...], tuple[Program, ...] | None]
 
 
 class Engine:
@@ -90,6 +97,9 @@ class Engine:
             self._set.Add(x.pattern): Program(x.pattern, options) for x in rulebook.extractors
         }
         self._extractor_ids = frozenset(self._extractors)
+        #: What each set answer (with whether the event has several lines) decides: see
+        #: :meth:`_decide`. It depends on the answer alone, so it is worked out once per answer.
+        self._decisions: dict[tuple[frozenset[int], bool], _Decision] = {}
         try:
             self._set.Compile()
         except re2.error:
@@ -114,8 +124,44 @@ class Engine:
         hits = self._set.Match(data)
         if not hits:
             return None
-        matched = set(hits)
         multiline = "\n" in text
+        key = (frozenset(hits), multiline)
+        decision = self._decisions.get(key)
+        if decision is None:
+            if len(self._decisions) >= MAX_DECISIONS:
+                self._decisions.clear()
+            decision = self._decisions[key] = self._decide(key[0], multiline)
+        tier, extractors = decision
+        if not tier:
+            return None
+        if extractors is None:
+            # Silenced: which harmless pattern it was does not matter, so no second search.
+            return Verdict(rule=tier[0][0].rule, fields={}, evidence="")
+        best: tuple[int, int] | None = None
+        winner: tuple[_Compiled, dict[str, str], int] | None = None
+        for compiled, first in tier:
+            found = compiled.any[first].find(data)
+            if found is None:
+                continue
+            start, own = found
+            rank = (start, -compiled.order)
+            if best is None or rank > best:
+                best, winner = rank, (compiled, own, start)
+        if winner is None:
+            return None
+        compiled, own, start = winner
+        ignored = isinstance(compiled.rule, IgnoreRule)
+        return Verdict(
+            rule=compiled.rule,
+            fields={} if ignored else self._fields(compiled, own, data, extractors),
+            evidence=_line_at(text, start),
+        )
+
+    def _decide(self, matched: frozenset[int], multiline: bool) -> _Decision:
+        """Which rules a set answer makes candidates: those of the highest priority whose
+        ``all`` patterns matched and ``none`` patterns did not, each with the first of its
+        ``any`` patterns that matched; and the extractors that matched, in rulebook order
+        (``None`` when only ignore rules are left, so nothing is searched)."""
         tier: list[tuple[_Compiled, int]] = []
         top = -(10**9)
         last: _Compiled | None = None
@@ -140,40 +186,24 @@ class Engine:
             if priority > top:
                 top, tier = priority, []
             tier.append(entry)
-        if not tier:
-            return None
-        if all(isinstance(compiled.rule, IgnoreRule) for compiled, _ in tier):
-            # Silenced: which harmless pattern it was does not matter, so no second search.
-            return Verdict(rule=tier[0][0].rule, fields={}, evidence="")
-        best: tuple[int, int] | None = None
-        winner: tuple[_Compiled, dict[str, str], int] | None = None
-        for compiled, first in tier:
-            found = compiled.any[first].find(data)
-            if found is None:
-                continue
-            start, own = found
-            rank = (start, -compiled.order)
-            if best is None or rank > best:
-                best, winner = rank, (compiled, own, start)
-        if winner is None:
-            return None
-        compiled, own, start = winner
-        ignored = isinstance(compiled.rule, IgnoreRule)
-        return Verdict(
-            rule=compiled.rule,
-            fields={} if ignored else self._fields(compiled, own, data, matched),
-            evidence=_line_at(text, start),
-        )
+        if tier and all(isinstance(compiled.rule, IgnoreRule) for compiled, _ in tier):
+            return tuple(tier), None
+        extractors = tuple(self._extractors[i] for i in sorted(matched & self._extractor_ids))
+        return tuple(tier), extractors
 
+    @staticmethod
     def _fields(
-        self, compiled: _Compiled, own: dict[str, str], data: str | bytes, matched: set[int]
+        compiled: _Compiled,
+        own: dict[str, str],
+        data: str | bytes,
+        extractors: tuple[Program, ...],
     ) -> dict[str, str]:
         """Extractor fields, overridden by the rule's own groups (``own``: those of the pattern
-        that won), then its constant fields. ``matched`` is the set's answer for ``data``: the
-        extractors in it are the ones worth searching, in rulebook order."""
+        that won), then its constant fields. ``extractors`` are those the set found in
+        ``data``, in rulebook order: the ones worth searching."""
         fields: dict[str, str] = {}
-        for index in sorted(matched & self._extractor_ids):
-            found = self._extractors[index].find(data)
+        for extractor in extractors:
+            found = extractor.find(data)
             if found is not None:
                 fields.update(found[1])
         for pattern in compiled.all:
