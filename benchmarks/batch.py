@@ -52,8 +52,8 @@ def messages(events: int, seed: int = 7) -> list[str]:
 
 
 def make_batch(events: int = EVENTS, seed: int = 7, first_id: int = 10**20) -> dict[str, Any]:
-    """A subscription delivery of ``events`` lines as Lambda receives it. ``first_id`` sets the
-    event ids, so batches with the same lines can still be new to the event-id memory."""
+    """A subscription delivery of ``events`` lines as Lambda receives it. ``seed`` picks the
+    lines (the same mix, other numbers) and ``first_id`` the event ids."""
     payload = {
         "messageType": "DATA_MESSAGE",
         "owner": "123456789012",
@@ -67,6 +67,16 @@ def make_batch(events: int = EVENTS, seed: int = 7, first_id: int = 10**20) -> d
     }
     packed = gzip.compress(json.dumps(payload).encode())
     return {"awslogs": {"data": base64.b64encode(packed).decode()}}
+
+
+def deliveries(events: int, count: int, first_id: int = 10**20) -> list[dict[str, Any]]:
+    """``count`` deliveries of ``events`` lines for timed runs, none of them seen before: each
+    has its own event ids, so the event-id memory skips none, and its own lines (the same mix,
+    other numbers), so nothing remembered of lines already read makes a run cheaper."""
+    return [
+        make_batch(events, seed=1000 + run, first_id=first_id + (run + 1) * 10**7)
+        for run in range(count)
+    ]
 
 
 def interleaved(

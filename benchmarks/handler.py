@@ -3,8 +3,9 @@ the first invocation, scaling with batch size, and what a million events cost.
 
 The handler runs with its real settings path, the in-memory state store and a Slack webhook
 served on localhost, so the figures include event-id memory, alerting and delivery. Every
-timed run gets a batch with new event ids, so none is skipped as a redelivery; after the first
-run the problems are known and within their cooldown, which is the steady state of a fleet.
+timed run gets a delivery it has not seen: new event ids, so none is skipped as a redelivery,
+and new lines of the same mix, so no memory of lines already read helps. After the first run
+the problems are known and within their cooldown, which is the steady state of a fleet.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from benchmarks.batch import EVENTS, REPEATS, interleaved, make_batch
+from benchmarks.batch import EVENTS, REPEATS, deliveries, interleaved, make_batch
 from functions.aws.events import decode_awslogs
 
 #: AWS Lambda list prices (x86, us-east-1): per GB-second of duration and per request.
@@ -131,10 +132,7 @@ class HandlerFigures:
 def measure(repeats: int = REPEATS) -> HandlerFigures:
     """Run the handler as described in the module docstring."""
     sizes = (1_000, EVENTS, 100_000)
-    batches = {
-        size: [make_batch(size, first_id=10**20 + (run + 1) * 10**7) for run in range(repeats)]
-        for size in sizes
-    }
+    batches = {size: deliveries(size, repeats) for size in sizes}
     standard = batches[EVENTS][0]
     with deployed(), quiet():
         from functions.aws.app import handler
