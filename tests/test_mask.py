@@ -10,15 +10,15 @@ import tracemalloc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.classify.mask import _MASKS, _SPACES, MAX_TEMPLATE_CHARS, mask
+from shared.classify.mask import _MASKS, MAX_TEMPLATE_CHARS, collapse_spaces, mask
 
 
 def every_pattern_in_order(line: str) -> str:
     """The reference: each pattern substituted over the whole line, one after another."""
     text = line.strip()[:2000]
-    for pattern, replacement, _ in _MASKS:
-        text = pattern.sub(replacement, text)
-    return _SPACES.sub(" ", text)[:MAX_TEMPLATE_CHARS]
+    for shape in _MASKS:
+        text = shape.pattern.sub(shape.replacement, text)
+    return re.sub(r"\s+", " ", text)[:MAX_TEMPLATE_CHARS]
 
 
 FRAGMENTS = [
@@ -35,6 +35,8 @@ FRAGMENTS = [
     "i-0a1b2c3d4e5f60718",
     "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/x",
     "sha256:abc123",
+    "req-7f3a",
+    "Error: boom",
     "513.00 MiB",
     "7",
 ]
@@ -45,7 +47,7 @@ FRAGMENTS = [
     st.lists(
         st.one_of(
             st.sampled_from(FRAGMENTS),
-            st.sampled_from([" ", "-", ":", ".", "/", "\\", "x", "a", "0", "\t"]),
+            st.sampled_from([" ", "-", ":", ".", "/", "\\", "x", "a", "0", "\t", "i", "n", "6"]),
             st.text(max_size=12),
         ),
         max_size=10,
@@ -53,6 +55,16 @@ FRAGMENTS = [
 )
 def test_the_screen_gives_what_every_pattern_in_order_gives(line: str) -> None:
     assert mask(line) == every_pattern_in_order(line)
+
+
+#: Whitespace of every kind ``str.isspace`` knows, and characters that look like it but are not.
+SPACES = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2028\u2029\u3000\u200b\ufeff"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*SPACES, "a", "b", "<n>"]), max_size=30).map("".join))
+def test_spaces_collapse_as_the_regex_does(text: str) -> None:
+    assert collapse_spaces(text) == re.sub(r"\s+", " ", text)
 
 
 def test_variable_parts_are_blanked() -> None:
