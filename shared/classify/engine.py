@@ -99,7 +99,7 @@ class Engine:
         self._extractor_ids = frozenset(self._extractors)
         #: What each set answer (with whether the event has several lines) decides: see
         #: :meth:`_decide`. It depends on the answer alone, so it is worked out once per answer.
-        self._decisions: dict[tuple[frozenset[int], bool], _Decision] = {}
+        self._decisions: dict[tuple[int | bool, ...], _Decision] = {}
         try:
             self._set.Compile()
         except re2.error:
@@ -125,12 +125,14 @@ class Engine:
         if not hits:
             return None
         multiline = "\n" in text
-        key = (frozenset(hits), multiline)
+        # Keyed by the answer as given: the same matches listed in another order would only
+        # take a second entry with the same decision.
+        key = (*hits, multiline)
         decision = self._decisions.get(key)
         if decision is None:
             if len(self._decisions) >= MAX_DECISIONS:
                 self._decisions.clear()
-            decision = self._decisions[key] = self._decide(key[0], multiline)
+            decision = self._decisions[key] = self._decide(frozenset(hits), multiline)
         tier, extractors = decision
         if not tier:
             return None
