@@ -1,6 +1,6 @@
-"""Masked templates: variable parts blanked, and the character screen that skips patterns a line
-cannot match gives exactly what running every pattern in order gives (templates are part of
-stored problem keys, so they must not change)."""
+"""Masked templates: variable parts blanked, and the screen that skips patterns a line cannot
+match, and the collapsing of whitespace, give exactly what running every pattern in order gives
+(templates are part of stored problem keys, so they must not change)."""
 
 from __future__ import annotations
 
