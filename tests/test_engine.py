@@ -120,6 +120,25 @@ def test_unrecognised_errors_group_by_masked_template(classifier: Classifier) ->
     assert finding.first_seen and finding.last_seen and finding.first_seen < finding.last_seen
 
 
+def test_the_template_is_taken_from_the_evidence_as_shown(classifier: Classifier) -> None:
+    """The masked template comes from the evidence line as the finding shows it: redacted,
+    and for a traceback its exception line, not the line the event opens with."""
+    prefix = "2026-11-19 12:13:22,930 [ERROR] W-9000-model-stdout org.x.Worker - "
+    [secret] = scan_text(classifier, f"{prefix}worker 7 failed with password=hunter2secret")
+    assert secret.fields["template"] == "worker <n> failed with password=[REDACTED]"
+    traceback = "\n".join(
+        [
+            f"{prefix}Traceback (most recent call last):",
+            '  File "/x.py", line 3, in f',
+            "    g()",
+            "FrobError: widget 42 exploded",
+        ]
+    )
+    [raised] = scan_text(classifier, traceback)
+    assert raised.fields["template"] == "FrobError: widget <n> exploded"
+    assert raised.title.endswith("FrobError: widget <n> exploded")
+
+
 def test_traceback_yields_one_finding_on_its_exception_line(classifier: Classifier) -> None:
     text = "\n".join(
         [

@@ -116,7 +116,11 @@ class _Reading:
         # What the evidence says once its variable parts are masked: the catch-all and the
         # vocabulary fallbacks put it in their titles, so different messages stay different
         # problems.
-        values["template"] = mask(body(evidence[0].strip()))
+        # The evidence is most often the event's first line, untouched by redaction (the very
+        # same string), whose body grouping already took.
+        line = evidence[0].strip()
+        opening = event.opening if line is event.lines[0] else None
+        values["template"] = mask(opening if opening is not None else body(line))
         clipped = [_clip(line) for line in evidence]
         return cls(rule, event, file, values, clipped, render(rule.title, values))
 

@@ -61,12 +61,15 @@ class Event:
     """One or more records of one stream that belong together, with their lines.
 
     ``headline`` is the index in ``lines`` of the exception line that ends a Python traceback,
-    when the event holds one: the line a finding about the traceback is built on.
+    when the event holds one: the line a finding about the traceback is built on. ``opening``
+    is the first line's :func:`body`, worked out while grouping and kept so it is not worked
+    out again.
     """
 
     records: list[LogRecord]
     lines: list[str]
     headline: int | None = None
+    opening: str | None = None
 
     @property
     def text(self) -> str:
@@ -171,7 +174,7 @@ class Grouper:
         if current is not None and current.continues_with(first):
             current.add(record, lines, first)
             return None
-        fresh = _Open(Event([], []))
+        fresh = _Open(Event([], [], opening=first))
         fresh.add(record, lines, first)
         self._open[key] = fresh
         return current.event if current is not None else None
