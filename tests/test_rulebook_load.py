@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import re2
 
 from shared.cli.main import main
 from shared.config import ConfigError, load_config
@@ -72,6 +74,36 @@ def test_template_naming_an_unknown_field_is_rejected(tmp_path: Path) -> None:
         RulebookError, match=r"rule 't.x': \(the entry itself\): title: unknown field"
     ):
         load_rulebook(tmp_path)
+
+
+def test_each_pattern_is_compiled_once_to_check_it_and_its_templates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking a pattern and checking the templates against its groups share one compile:
+    loading the built-in rulebook is part of every cold start."""
+    pattern = f"No module named (?P<module>\\w+) in {tmp_path.name}"
+    write(
+        tmp_path / "a.yaml",
+        f"""rules:
+  - id: t.x
+    category: model_error
+    severity: error
+    title: "Module {{module}} missing"
+    match: {{any: ['{pattern}']}}
+    fix: Install {{module}}.
+""",
+    )
+    seen: list[str] = []
+    real = re2.compile
+
+    def counting(text: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(re2, "compile", counting)
+    [rule] = load_rulebook(tmp_path).rules
+    assert rule.match.any == [pattern]
+    assert seen.count(pattern) == 1
 
 
 def test_duplicate_ids_across_files_and_bad_yaml(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ are plain values (pydantic copies them per instance) rather than ``default_facto
 signature pydantic would inspect, field by field.
 """
 
+from functools import lru_cache
 from typing import Annotated, Literal, Self
 
 import re2
@@ -36,16 +37,24 @@ _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
 
 
+@lru_cache(maxsize=4096)
+def _groups(pattern: str) -> tuple[str, ...]:
+    """The names of the capture groups of ``pattern`` as RE2 compiles it (``re2.error`` if it
+    cannot). Remembered: a rule's patterns are compiled once to check them, and their groups
+    are asked for again to check its templates, on every cold start."""
+    return tuple(re2.compile(pattern, _OPTIONS).groupindex)
+
+
 def _compile(pattern: str) -> str:
     """Accept a pattern only if RE2 compiles it and its group names are lowercase identifiers."""
     try:
-        compiled = re2.compile(pattern, _OPTIONS)
+        names = _groups(pattern)
     except re2.error as exc:
         reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
         raise ValueError(
             f"not valid RE2 syntax ({reason}); RE2 has no lookaround or backreferences"
         ) from None
-    for name in compiled.groupindex:
+    for name in names:
         if not name.islower() or not name.isidentifier():
             raise ValueError(f"group name {name!r} must be a lowercase identifier")
     return pattern
@@ -56,7 +65,7 @@ Pattern = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(_c
 
 def group_names(patterns: list[str]) -> set[str]:
     """Names of the capture groups of some (already validated) patterns."""
-    return {name for p in patterns for name in re2.compile(p, _OPTIONS).groupindex}
+    return {name for p in patterns for name in _groups(p)}
 
 
 class _Strict(BaseModel):
