@@ -338,3 +338,17 @@ def test_a_decision_is_remembered_per_set_answer_and_line_count(
     ]
     assert verdicts[1] is not None and verdicts[1].evidence == line
     assert len(engine._decisions) <= 2
+
+
+def test_a_pattern_is_compiled_alone_only_once_its_rule_is_a_candidate(
+    classifier: Classifier,
+) -> None:
+    """Building an engine compiles the set, not each pattern on its own: that happens when a
+    rule first becomes a candidate, and only for the patterns its search needs."""
+    engine = Engine(classifier.rulebook)
+    assert engine._programs == {}
+    verdict = engine.match("PartA and PartB")
+    assert verdict is not None and verdict.rule.id == "t.needs-all"
+    assert set(engine._programs) == {"PartA", "PartB"}
+    assert engine.match("PartA and PartB, again") is not None
+    assert set(engine._programs) == {"PartA", "PartB"}

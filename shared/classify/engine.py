@@ -46,20 +46,36 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
-    """One rule ready for matching; ``*_ids`` are its patterns' indices in the set."""
+    """One rule ready for matching: its patterns, and their indices in the set (``*_ids``)."""
 
     rule: Rule | IgnoreRule
     order: int
-    any: tuple[Program, ...]
+    any: tuple[str, ...]
     any_ids: tuple[int, ...]
-    #: The ``all`` patterns that name groups: the others give no fields, so are not searched.
-    all: tuple[Program, ...]
+    all: tuple[str, ...]
     all_ids: frozenset[int]
     none_ids: frozenset[int]
 
 
-#: The candidate rules of one set answer, and the extractors to search (``None``: silenced).
-_Decision = tuple[tuple[tuple[_Compiled, int], ...], tuple[Program, ...] | None]
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A rule a set answer leaves in the running, with what to search for its evidence and
+    fields: the first of its ``any`` patterns that matched, and its ``all`` patterns that name
+    groups (the others give no fields)."""
+
+    compiled: _Compiled
+    first: Program
+    named: tuple[Program, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    """What one set answer decides: the ignore rule that silences the event, or the candidate
+    rules of the highest priority and the extractors that matched, in rulebook order."""
+
+    silenced_by: IgnoreRule | None
+    candidates: tuple[_Candidate, ...] = ()
+    extractors: tuple[Program, ...] = ()
 
 
 class Engine:
@@ -68,35 +84,34 @@ class Engine:
     fields."""
 
     def __init__(self, rulebook: Rulebook) -> None:
-        options = _options()
+        self._options = _options()
         self._set = re2.Set.SearchSet(_options(_SET_MEMORY))
         self._rules: list[_Compiled] = []
         #: For each ``any`` pattern in the set, by index: its rule and its place in the list.
         self._owner: dict[int, tuple[_Compiled, int]] = {}
         candidates: Sequence[Rule | IgnoreRule] = (*rulebook.rules, *rulebook.ignore)
         for order, rule in enumerate(candidates):
-            any_ids = tuple(self._set.Add(p) for p in rule.match.any)
-            all_ids = frozenset(self._set.Add(p) for p in rule.match.all)
-            none_ids = frozenset(self._set.Add(p) for p in rule.match.none)
             compiled = _Compiled(
                 rule=rule,
                 order=order,
-                any=tuple(Program(p, options) for p in rule.match.any),
-                any_ids=any_ids,
-                all=tuple(
-                    named for named in (Program(p, options) for p in rule.match.all) if named.names
-                ),
-                all_ids=all_ids,
-                none_ids=none_ids,
+                any=tuple(rule.match.any),
+                any_ids=tuple(self._set.Add(p) for p in rule.match.any),
+                all=tuple(rule.match.all),
+                all_ids=frozenset(self._set.Add(p) for p in rule.match.all),
+                none_ids=frozenset(self._set.Add(p) for p in rule.match.none),
             )
             self._rules.append(compiled)
-            self._owner.update({index: (compiled, place) for place, index in enumerate(any_ids)})
+            self._owner.update(
+                {index: (compiled, place) for place, index in enumerate(compiled.any_ids)}
+            )
         self._any_ids = frozenset(self._owner)
         # Extractors go into the same set, so the same pass says which of them to search.
-        self._extractors = {
-            self._set.Add(x.pattern): Program(x.pattern, options) for x in rulebook.extractors
-        }
+        self._extractors = {self._set.Add(x.pattern): x.pattern for x in rulebook.extractors}
         self._extractor_ids = frozenset(self._extractors)
+        #: Patterns compiled on their own, for the searches that give evidence and fields.
+        #: A pattern is compiled the first time it is searched: in one process most rules never
+        #: win, and compiling all of them would cost every cold start a tenth of a second.
+        self._programs: dict[str, Program] = {}
         #: What each set answer (with whether the event has several lines) decides: see
         #: :meth:`_decide`. It depends on the answer alone, so it is worked out once per answer.
         self._decisions: dict[tuple[int | bool, ...], _Decision] = {}
@@ -133,37 +148,35 @@ class Engine:
             if len(self._decisions) >= MAX_DECISIONS:
                 self._decisions.clear()
             decision = self._decisions[key] = self._decide(frozenset(hits), multiline)
-        tier, extractors = decision
-        if not tier:
-            return None
-        if extractors is None:
+        if decision.silenced_by is not None:
             # Silenced: which harmless pattern it was does not matter, so no second search.
-            return Verdict(rule=tier[0][0].rule, fields={}, evidence="")
+            return Verdict(rule=decision.silenced_by, fields={}, evidence="")
         best: tuple[int, int] | None = None
-        winner: tuple[_Compiled, dict[str, str], int] | None = None
-        for compiled, first in tier:
-            found = compiled.any[first].find(data)
+        winner: tuple[_Candidate, dict[str, str], int] | None = None
+        for candidate in decision.candidates:
+            found = candidate.first.find(data)
             if found is None:
                 continue
             start, own = found
-            rank = (start, -compiled.order)
+            rank = (start, -candidate.compiled.order)
             if best is None or rank > best:
-                best, winner = rank, (compiled, own, start)
+                best, winner = rank, (candidate, own, start)
         if winner is None:
             return None
-        compiled, own, start = winner
-        ignored = isinstance(compiled.rule, IgnoreRule)
+        candidate, own, start = winner
+        rule = candidate.compiled.rule
         return Verdict(
-            rule=compiled.rule,
-            fields={} if ignored else self._fields(compiled, own, data, extractors),
+            rule=rule,
+            fields={}
+            if isinstance(rule, IgnoreRule)
+            else _fields(rule, candidate.named, decision.extractors, own, data),
             evidence=_line_at(text, start),
         )
 
     def _decide(self, matched: frozenset[int], multiline: bool) -> _Decision:
         """Which rules a set answer makes candidates: those of the highest priority whose
         ``all`` patterns matched and ``none`` patterns did not, each with the first of its
-        ``any`` patterns that matched; and the extractors that matched, in rulebook order
-        (``None`` when only ignore rules are left, so nothing is searched)."""
+        ``any`` patterns that matched; and the extractors that matched."""
         tier: list[tuple[_Compiled, int]] = []
         top = -(10**9)
         last: _Compiled | None = None
@@ -188,34 +201,51 @@ class Engine:
             if priority > top:
                 top, tier = priority, []
             tier.append(entry)
-        if tier and all(isinstance(compiled.rule, IgnoreRule) for compiled, _ in tier):
-            return tuple(tier), None
-        extractors = tuple(self._extractors[i] for i in sorted(matched & self._extractor_ids))
-        return tuple(tier), extractors
+        first = tier[0][0].rule if tier else None
+        if isinstance(first, IgnoreRule) and all(
+            isinstance(compiled.rule, IgnoreRule) for compiled, _ in tier
+        ):
+            return _Decision(silenced_by=first)
+        candidates = tuple(
+            _Candidate(
+                compiled,
+                self._program(compiled.any[place]),
+                tuple(named for named in map(self._program, compiled.all) if named.names),
+            )
+            for compiled, place in tier
+        )
+        extractors = tuple(
+            self._program(self._extractors[index])
+            for index in sorted(matched & self._extractor_ids)
+        )
+        return _Decision(silenced_by=None, candidates=candidates, extractors=extractors)
 
-    @staticmethod
-    def _fields(
-        compiled: _Compiled,
-        own: dict[str, str],
-        data: str | bytes,
-        extractors: tuple[Program, ...],
-    ) -> dict[str, str]:
-        """Extractor fields, overridden by the rule's own groups (``own``: those of the pattern
-        that won), then its constant fields. ``extractors`` are those the set found in
-        ``data``, in rulebook order: the ones worth searching."""
-        fields: dict[str, str] = {}
-        for extractor in extractors:
-            found = extractor.find(data)
-            if found is not None:
-                fields.update(found[1])
-        for pattern in compiled.all:
-            found = pattern.find(data)
-            if found is not None:
-                fields.update(found[1])
-        fields.update(own)
-        if isinstance(compiled.rule, Rule):
-            fields.update(compiled.rule.fields)
-        return fields
+    def _program(self, pattern: str) -> Program:
+        """``pattern`` compiled on its own, the first time it is needed."""
+        program = self._programs.get(pattern)
+        if program is None:
+            program = self._programs[pattern] = Program(pattern, self._options)
+        return program
+
+
+def _fields(
+    rule: Rule,
+    named: tuple[Program, ...],
+    extractors: tuple[Program, ...],
+    own: dict[str, str],
+    data: str | bytes,
+) -> dict[str, str]:
+    """Extractor fields, overridden by those of the rule's ``all`` patterns that name groups,
+    then by the rule's own groups (``own``: those of the pattern that won), then its constant
+    fields. ``extractors`` are those the set found in ``data``: the ones worth searching."""
+    fields: dict[str, str] = {}
+    for program in (*extractors, *named):
+        found = program.find(data)
+        if found is not None:
+            fields.update(found[1])
+    fields.update(own)
+    fields.update(rule.fields)
+    return fields
 
 
 def _line_at(text: str, position: int) -> str:
