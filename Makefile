@@ -47,6 +47,9 @@ TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 LAMBDA_PYTHON := 3.12
 LAMBDA_PLATFORM := manylinux2014_x86_64
+#: The runtime's Python, which writes the package's bytecode: python3.12 on PATH, pyenv's 3.12,
+#: or whatever `make LAMBDA_PYTHON_BIN=...` names. Without one the package has no bytecode.
+LAMBDA_PYTHON_BIN ?= $(shell sh infra/aws/lambda-python.sh $(LAMBDA_PYTHON))
 
 $(TOOLS_STAMP): requirements-tools.txt
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
@@ -58,6 +61,9 @@ infra: $(TOOLS_STAMP)
 	AWS_DEFAULT_REGION=us-east-1 $(TOOLS)/bin/sam validate --lint --template template.yaml
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(TOOLS)/bin/sam build --template template.yaml --build-dir .aws-sam/build
+	@if [ -n "$(LAMBDA_PYTHON_BIN)" ]; then \
+		$(LAMBDA_PYTHON_BIN) -I infra/aws/check_bytecode.py .aws-sam/build/MedicFunction; \
+	else echo "no Python $(LAMBDA_PYTHON) here: the package's bytecode is not checked"; fi
 
 # Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set: the function's code
 # plus wheels for the Lambda runtime, whatever Python builds them.
@@ -68,3 +74,11 @@ build-MedicFunction:
 	python3 -m pip install --quiet --no-compile --only-binary=:all: \
 		--platform $(LAMBDA_PLATFORM) --python-version $(LAMBDA_PYTHON) --implementation cp \
 		-r requirements-lambda.txt -t "$(ARTIFACTS_DIR)"
+	@# Bytecode for the runtime's Python, written by that Python when it is here (it is in
+	@# `sam build --use-container`). Lambda cannot write it, so without it every cold start
+	@# compiles every module it imports. Hash-based and unchecked: a zip keeps file times to
+	@# 2 s, which can make timestamped bytecode look stale, and deployed files never change.
+	@if [ -n "$(LAMBDA_PYTHON_BIN)" ]; then \
+		$(LAMBDA_PYTHON_BIN) -I -m compileall -q -j 0 --invalidation-mode unchecked-hash \
+			"$(ARTIFACTS_DIR)"; \
+	else echo "no Python $(LAMBDA_PYTHON) here: the package ships without bytecode"; fi
