@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import classify, handler, imports, memory, scan
+from benchmarks import classify, handler, imports, memory, package, scan
 
 
 def main() -> int:
     """Run every section in turn."""
-    for section in (handler.main, classify.main, imports.main, memory.main, scan.main):
+    for section in (
+        handler.main,
+        classify.main,
+        imports.main,
+        package.main,
+        memory.main,
+        scan.main,
+    ):
         section()
         print()
     return 0
