@@ -70,16 +70,18 @@ def time_import(module: str, root: Path = ROOT) -> float:
     counted), run from ``root``. Bytecode is cached as usual (``PYTHONDONTWRITEBYTECODE`` is
     dropped): installed packages come compiled, so compiling only our modules would be unfair."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD.format(root=str(root), module=module)],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    child = [sys.executable, "-c", _CHILD.format(root=str(root), module=module)]
+    return seconds_printed(child, f"import {module}", cwd=root, env=env)
+
+
+def seconds_printed(
+    argv: Sequence[str], what: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> float:
+    """Run a child process that prints the seconds it measured as its last line; that figure.
+    ``what`` names the measurement in the error raised when the child fails."""
+    done = subprocess.run(list(argv), cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"import {module} failed:\n{done.stderr.strip()}")
+        raise RuntimeError(f"{what} failed:\n{done.stderr.strip()}")
     return float(done.stdout.strip().splitlines()[-1])
 
 

@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from benchmarks.imports import seconds_printed
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / ".aws-sam" / "build" / "MedicFunction"
 RUNTIME = "3.12"
@@ -43,15 +45,8 @@ def runtime_python() -> str | None:
 
 def time_import(python: str, package: Path) -> float:
     """Seconds ``import functions.aws.app`` takes from ``package`` in a fresh interpreter."""
-    done = subprocess.run(
-        [python, "-I", "-c", _CHILD.format(package=str(package))],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"import from {package} failed:\n{done.stderr.strip()}")
-    return float(done.stdout.strip().splitlines()[-1])
+    child = [python, "-I", "-c", _CHILD.format(package=str(package))]
+    return seconds_printed(child, f"import from {package}")
 
 
 def main() -> None:
