@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,10 @@ import re2
 
 from shared.cli.main import main
 from shared.config import ConfigError, load_config
+from shared.rulebook import load as load_module
 from shared.rulebook.errors import RulebookError
-from shared.rulebook.load import builtin_rulebook, load_rulebook
+from shared.rulebook.load import RULES_DIR, builtin_rulebook, load_rulebook, write_parsed
+from shared.rulebook.parsed import NAME
 
 GOOD = """
   - id: {id}
@@ -154,3 +157,42 @@ def test_config_check_reports_every_problem(
 def test_config_that_is_not_a_mapping(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="top level must be a mapping"):
         load_config(write(tmp_path / "x.yaml", "- a\n- b\n"))
+
+
+def test_rule_files_load_from_their_parsed_copy_while_it_is_current(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build writes a parsed copy of the built-in rule files, so a cold start parses no
+    YAML; a file changed since is parsed from its YAML, so it is never out of date."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    write(rules / "a.yaml", "rules:" + GOOD.format(id="a.one"))
+    write(rules / "b.yaml", "rules:" + GOOD.format(id="b.one"))
+    write_parsed(rules)
+    parsed_from_yaml: list[str] = []
+    real = load_module.parse_yaml
+
+    def parse(text: str, where: str) -> Any:
+        parsed_from_yaml.append(Path(where).name)
+        return real(text, where)
+
+    monkeypatch.setattr(load_module, "parse_yaml", parse)
+    assert [r.id for r in load_rulebook(rules).rules] == ["a.one", "b.one"]
+    assert parsed_from_yaml == []
+    write(rules / "b.yaml", "rules:" + GOOD.format(id="b.renamed"))
+    assert [r.id for r in load_rulebook(rules).rules] == ["a.one", "b.renamed"]
+    assert parsed_from_yaml == ["b.yaml"]
+
+
+@pytest.mark.parametrize("copy", ["", "{not json", '{"format": 99, "files": {}}', "[]"])
+def test_a_missing_or_unusable_copy_only_means_parsing_the_yaml(tmp_path: Path, copy: str) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, rules)
+    if copy:
+        (rules / NAME).write_text(copy)
+    loaded, shipped = load_rulebook(rules), builtin_rulebook()
+    assert (loaded.rules, loaded.ignore, loaded.extractors) == (
+        shipped.rules,
+        shipped.ignore,
+        shipped.extractors,
+    )

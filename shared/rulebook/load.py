@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from shared.rulebook import parsed
 from shared.rulebook.errors import RulebookError, describe
 from shared.rulebook.schema import Extractor, IgnoreRule, Rule, RuleFile
 
@@ -81,13 +83,26 @@ def validate_rule_file(data: Any, where: str, text: str | None = None) -> RuleFi
         raise RulebookError(describe(exc, data, where, text)) from None
 
 
-def load_rule_file(path: Path) -> RuleFile:
-    """Read and validate one rule file."""
+def load_rule_file(path: Path, copy: Mapping[str, tuple[str, Any]] | None = None) -> RuleFile:
+    """Read and validate one rule file. ``copy`` is its directory's parsed copy (see
+    :mod:`shared.rulebook.parsed`): the file's data is taken from there when it was parsed
+    from the very text the file holds now."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RulebookError([f"{path}: cannot read: {exc}"]) from None
-    return validate_rule_file(parse_yaml(text, str(path)), str(path), text)
+    known = (copy or {}).get(path.name)
+    if known is not None and known[0] == parsed.digest(text):
+        data = known[1]
+    else:
+        data = parse_yaml(text, str(path))
+    return validate_rule_file(data, str(path), text)
+
+
+def write_parsed(directory: Path = RULES_DIR) -> Path:
+    """Write the parsed copy of ``directory``'s rule files (a build does, for the built-in
+    rulebook), so that loading them parses no YAML."""
+    return parsed.write(directory, parse_yaml)
 
 
 def load_rulebook(directory: Path = RULES_DIR) -> Rulebook:
@@ -97,9 +112,10 @@ def load_rulebook(directory: Path = RULES_DIR) -> Rulebook:
     ignore: list[IgnoreRule] = []
     extractors: list[Extractor] = []
     origin: dict[str, str] = {}
+    copy = parsed.read(directory)
     for path in sorted(directory.glob("*.yaml")):
         try:
-            part = load_rule_file(path)
+            part = load_rule_file(path, copy)
         except RulebookError as exc:
             problems.extend(exc.problems)
             continue
