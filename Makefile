@@ -47,8 +47,8 @@ TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 LAMBDA_PYTHON := 3.12
 LAMBDA_PLATFORM := manylinux2014_x86_64
-#: The runtime's Python, which writes the package's bytecode: python3.12 on PATH, pyenv's 3.12,
-#: or whatever `make LAMBDA_PYTHON_BIN=...` names. Without one the package has no bytecode.
+#: The runtime's Python, which prepares the package for cold starts: python3.12 on PATH,
+#: pyenv's 3.12, or whatever `make LAMBDA_PYTHON_BIN=...` names.
 LAMBDA_PYTHON_BIN ?= $(shell sh infra/aws/lambda-python.sh $(LAMBDA_PYTHON))
 
 $(TOOLS_STAMP): requirements-tools.txt
@@ -62,8 +62,8 @@ infra: $(TOOLS_STAMP)
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(TOOLS)/bin/sam build --template template.yaml --build-dir .aws-sam/build
 	@if [ -n "$(LAMBDA_PYTHON_BIN)" ]; then \
-		$(LAMBDA_PYTHON_BIN) -I infra/aws/check_bytecode.py .aws-sam/build/MedicFunction; \
-	else echo "no Python $(LAMBDA_PYTHON) here: the package's bytecode is not checked"; fi
+		$(LAMBDA_PYTHON_BIN) -I infra/aws/check_package.py .aws-sam/build/MedicFunction; \
+	else echo "no Python $(LAMBDA_PYTHON) here: the package is not checked"; fi
 
 # Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set: the function's code
 # plus wheels for the Lambda runtime, whatever Python builds them.
@@ -74,11 +74,14 @@ build-MedicFunction:
 	python3 -m pip install --quiet --no-compile --only-binary=:all: \
 		--platform $(LAMBDA_PLATFORM) --python-version $(LAMBDA_PYTHON) --implementation cp \
 		-r requirements-lambda.txt -t "$(ARTIFACTS_DIR)"
-	@# Bytecode for the runtime's Python, written by that Python when it is here (it is in
-	@# `sam build --use-container`). Lambda cannot write it, so without it every cold start
-	@# compiles every module it imports. Hash-based and unchecked: a zip keeps file times to
-	@# 2 s, which can make timestamped bytecode look stale, and deployed files never change.
+	@# With the runtime's Python at hand (it is in `sam build --use-container`), the package
+	@# gets what its cold starts would otherwise redo on every new instance: the built-in rule
+	@# files parsed (shared/rulebook/parsed.py), and bytecode, which Lambda cannot write next
+	@# to the deployed files. The bytecode is hash-based and unchecked: a zip keeps file times
+	@# to 2 s, which can make timestamped bytecode look stale, and deployed files never change.
 	@if [ -n "$(LAMBDA_PYTHON_BIN)" ]; then \
+		$(LAMBDA_PYTHON_BIN) -I -B -c "import sys; sys.path.insert(0, sys.argv[1]); \
+			from shared.rulebook.load import write_parsed; write_parsed()" "$(ARTIFACTS_DIR)" && \
 		$(LAMBDA_PYTHON_BIN) -I -m compileall -q -j 0 --invalidation-mode unchecked-hash \
 			"$(ARTIFACTS_DIR)"; \
-	else echo "no Python $(LAMBDA_PYTHON) here: the package ships without bytecode"; fi
+	else echo "no Python $(LAMBDA_PYTHON) here: the package ships without bytecode or parsed rules"; fi
