@@ -1,7 +1,10 @@
-"""Cold-start import of the Lambda handler from the package ``sam build`` wrote, by the
-runtime's Python, with the bytecode the build ships and without it.
+"""A cold start of the Lambda handler from the package ``sam build`` wrote, by the runtime's
+Python: as built, and without what the build adds for cold starts (bytecode, the parsed copy of
+the built-in rule files).
 
-Lambda cannot write bytecode next to the deployed files, so whatever the package does not ship
+Two figures for each: importing the handler, and that plus the work of the first invocation
+before it reads any event (loading the built-in rulebook and building the classifier). Lambda
+cannot write bytecode next to the deployed files, so whatever the package does not ship
 compiled is compiled again on every cold start. This section needs the built package (``make
 infra`` writes it) and a Python of the runtime's version; without either it says so and skips.
 """
@@ -22,14 +25,20 @@ RUNTIME = "3.12"
 #: Fresh interpreters per variant; the median is kept.
 ROUNDS = 9
 
-_CHILD = """\
+_IMPORT = """\
 import sys, time
 sys.dont_write_bytecode = True
 sys.path.insert(0, {package!r})
 start = time.perf_counter()
 import functions.aws.app
-print(repr(time.perf_counter() - start))
 """
+_CHILDREN = {
+    "import": _IMPORT + "print(repr(time.perf_counter() - start))\n",
+    "first": _IMPORT
+    + "from shared.classify.classifier import Classifier\n"
+    + "Classifier()\n"
+    + "print(repr(time.perf_counter() - start))\n",
+}
 
 
 def runtime_python() -> str | None:
@@ -43,15 +52,16 @@ def runtime_python() -> str | None:
     return found or None
 
 
-def time_import(python: str, package: Path) -> float:
-    """Seconds ``import functions.aws.app`` takes from ``package`` in a fresh interpreter."""
-    child = [python, "-I", "-c", _CHILD.format(package=str(package))]
-    return seconds_printed(child, f"import from {package}")
+def seconds(python: str, package: Path, child: str) -> float:
+    """Seconds the ``child`` program (``import`` or ``first``) measures, from ``package``, in a
+    fresh interpreter."""
+    program = _CHILDREN[child].format(package=str(package))
+    return seconds_printed([python, "-I", "-c", program], f"{child} from {package}")
 
 
 def main() -> None:
     """Print the section, or why it was skipped."""
-    print(f"Lambda package: import of the handler by Python {RUNTIME}, fresh interpreter")
+    print(f"Lambda package: a cold start by Python {RUNTIME}, fresh interpreter")
     python = runtime_python()
     if not PACKAGE.is_dir() or python is None:
         missing = "the built package (make infra)" if python else f"a Python {RUNTIME}"
@@ -59,14 +69,21 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as scratch:
         bare = Path(scratch) / "package"
-        shutil.copytree(PACKAGE, bare, ignore=shutil.ignore_patterns("__pycache__"))
-        times: dict[str, list[float]] = {"shipped": [], "bare": []}
+        shutil.copytree(PACKAGE, bare, ignore=shutil.ignore_patterns("__pycache__", "parsed.json"))
+        runs = [
+            (name, root, child)
+            for name, root in (("built", PACKAGE), ("bare", bare))
+            for child in _CHILDREN
+        ]
+        times: dict[tuple[str, str], list[float]] = {(n, c): [] for n, _, c in runs}
         for _ in range(ROUNDS):
-            times["shipped"].append(time_import(python, PACKAGE))
-            times["bare"].append(time_import(python, bare))
-    shipped, bare_time = (statistics.median(times[k]) for k in ("shipped", "bare"))
-    print(f"  as built (with its bytecode):  {shipped * 1000:7.1f} ms   (median of {ROUNDS})")
-    print(f"  the same without bytecode:     {bare_time * 1000:7.1f} ms   (compiled on import)")
+            for name, root, child in runs:
+                times[name, child].append(seconds(python, root, child))
+    median = {key: statistics.median(values) * 1000 for key, values in times.items()}
+    print(f"  {f'(median of {ROUNDS}, ms)':<35}  import  import, rulebook and classifier")
+    for name, label in (("built", "as built"), ("bare", "no bytecode, YAML parsed")):
+        shown = f"{median[name, 'import']:7.1f}  {median[name, 'first']:7.1f}"
+        print(f"  {label + ':':<35}{shown}")
 
 
 if __name__ == "__main__":
