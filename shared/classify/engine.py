@@ -80,8 +80,8 @@ class _Decision:
 
 class Engine:
     """A rulebook compiled for matching: one RE2 set holding every rule's ``any``, ``all`` and
-    ``none`` patterns and every extractor, plus each of those patterns alone for evidence and
-    fields."""
+    ``none`` patterns and every extractor, plus, compiled the first time they are needed, the
+    patterns searched alone for evidence and fields."""
 
     def __init__(self, rulebook: Rulebook) -> None:
         self._options = _options()
