@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AZURITE_STAMP := tests/azurite/node_modules/.installed
 
-.PHONY: demo test lint types unit infra bench clean build-MedicFunction
+.PHONY: demo test lint types unit infra bench clean parsed-rules build-MedicFunction
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -f shared/rules/parsed.json
+
+# The parsed copy of the built-in rule files (shared/rulebook/parsed.py) for a package no build
+# step prepares: run before `func azure functionapp publish`. It is never out of date: a rule
+# file changed since is parsed from its YAML.
+parsed-rules: $(STAMP)
+	$(BIN)/python -c "from shared.rulebook.load import write_parsed; print(write_parsed())"
 
 # --- AWS: the SAM template ---------------------------------------------------------------
 # SAM and cfn-lint live in their own environment: their pins must not move the project's.

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from shared.rulebook.load import write_parsed
+from shared.rulebook.parsed import NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECK = ROOT / "infra" / "aws" / "check_package.py"
@@ -22,7 +23,8 @@ def package(tmp_path: Path) -> Path:
     """A package shaped like the Lambda's: medic's core, a handler module and a library it
     imports (the real handler would need the cloud settings to import)."""
     root = tmp_path / "package"
-    shutil.copytree(ROOT / "shared", root / "shared", ignore=shutil.ignore_patterns("__pycache__"))
+    skipped = shutil.ignore_patterns("__pycache__", NAME)  # the build adds both
+    shutil.copytree(ROOT / "shared", root / "shared", ignore=skipped)
     files = {
         "functions/__init__.py": "",
         "functions/aws/__init__.py": "",

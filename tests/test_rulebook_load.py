@@ -187,7 +187,7 @@ def test_rule_files_load_from_their_parsed_copy_while_it_is_current(
 @pytest.mark.parametrize("copy", ["", "{not json", '{"format": 99, "files": {}}', "[]"])
 def test_a_missing_or_unusable_copy_only_means_parsing_the_yaml(tmp_path: Path, copy: str) -> None:
     rules = tmp_path / "rules"
-    shutil.copytree(RULES_DIR, rules)
+    shutil.copytree(RULES_DIR, rules, ignore=shutil.ignore_patterns(NAME))
     if copy:
         (rules / NAME).write_text(copy)
     loaded, shipped = load_rulebook(rules), builtin_rulebook()
