@@ -55,7 +55,8 @@ TOOLS_STAMP := $(TOOLS)/.installed
 LAMBDA_PYTHON := 3.12
 LAMBDA_PLATFORM := manylinux2014_x86_64
 #: The runtime's Python, which prepares the package for cold starts: python3.12 on PATH,
-#: pyenv's 3.12, or whatever `make LAMBDA_PYTHON_BIN=...` names.
+#: pyenv's 3.12, or whatever `make LAMBDA_PYTHON_BIN=...` names. Looked up where a recipe
+#: uses it, once (each recipe keeps it in a shell variable).
 LAMBDA_PYTHON_BIN ?= $(shell sh infra/aws/lambda-python.sh $(LAMBDA_PYTHON))
 
 $(TOOLS_STAMP): requirements-tools.txt
@@ -68,8 +69,8 @@ infra: $(TOOLS_STAMP)
 	AWS_DEFAULT_REGION=us-east-1 $(TOOLS)/bin/sam validate --lint --template template.yaml
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(TOOLS)/bin/sam build --template template.yaml --build-dir .aws-sam/build
-	@if [ -n "$(LAMBDA_PYTHON_BIN)" ]; then \
-		$(LAMBDA_PYTHON_BIN) -I infra/aws/check_package.py .aws-sam/build/MedicFunction; \
+	@py="$(LAMBDA_PYTHON_BIN)"; if [ -n "$$py" ]; then \
+		"$$py" -I infra/aws/check_package.py .aws-sam/build/MedicFunction; \
 	else echo "no Python $(LAMBDA_PYTHON) here: the package is not checked"; fi
 
 # Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set: the function's code
@@ -86,9 +87,8 @@ build-MedicFunction:
 	@# files parsed (shared/rulebook/parsed.py), and bytecode, which Lambda cannot write next
 	@# to the deployed files. The bytecode is hash-based and unchecked: a zip keeps file times
 	@# to 2 s, which can make timestamped bytecode look stale, and deployed files never change.
-	@if [ -n "$(LAMBDA_PYTHON_BIN)" ]; then \
-		$(LAMBDA_PYTHON_BIN) -I -B -c "import sys; sys.path.insert(0, sys.argv[1]); \
+	@py="$(LAMBDA_PYTHON_BIN)"; if [ -n "$$py" ]; then \
+		"$$py" -I -B -c "import sys; sys.path.insert(0, sys.argv[1]); \
 			from shared.rulebook.load import write_parsed; write_parsed()" "$(ARTIFACTS_DIR)" && \
-		$(LAMBDA_PYTHON_BIN) -I -m compileall -q -j 0 --invalidation-mode unchecked-hash \
-			"$(ARTIFACTS_DIR)"; \
+		"$$py" -I -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)"; \
 	else echo "no Python $(LAMBDA_PYTHON) here: the package ships without bytecode or parsed rules"; fi

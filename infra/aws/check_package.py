@@ -61,12 +61,11 @@ def unparsed_rule_files(package: Path) -> list[str]:
     load = importlib.import_module("shared.rulebook.load")
     parsed = importlib.import_module("shared.rulebook.parsed")
     copy = parsed.read(load.RULES_DIR)
-    missing = []
-    for path in sorted(Path(load.RULES_DIR).glob("*.yaml")):
-        known = copy.get(path.name)
-        if known is None or known[0] != parsed.digest(path.read_text(encoding="utf-8")):
-            missing.append(str(path.relative_to(package)))
-    return missing
+    return [
+        str(path.relative_to(package))
+        for path in sorted(Path(load.RULES_DIR).glob("*.yaml"))
+        if not parsed.is_current(copy, path.name, path.read_text(encoding="utf-8"))
+    ]
 
 
 def main(argv: list[str]) -> int:

@@ -91,9 +91,8 @@ def load_rule_file(path: Path, copy: Mapping[str, tuple[str, Any]] | None = None
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RulebookError([f"{path}: cannot read: {exc}"]) from None
-    known = (copy or {}).get(path.name)
-    if known is not None and known[0] == parsed.digest(text):
-        data = known[1]
+    if copy and parsed.is_current(copy, path.name, text):
+        data = copy[path.name][1]
     else:
         data = parse_yaml(text, str(path))
     return validate_rule_file(data, str(path), text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +54,10 @@ def read(directory: Path) -> dict[str, tuple[str, Any]]:
         return {name: (entry["sha256"], entry["data"]) for name, entry in copy["files"].items()}
     except (OSError, ValueError, LookupError, TypeError, AttributeError):
         return {}
+
+
+def is_current(copy: Mapping[str, tuple[str, Any]], name: str, text: str) -> bool:
+    """Whether ``copy`` (as :func:`read` gives it) holds the file ``name`` parsed from the
+    very ``text`` it holds now."""
+    known = copy.get(name)
+    return known is not None and known[0] == digest(text)
